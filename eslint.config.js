@@ -1,0 +1,32 @@
+// Lint fences the architecture (DESIGN.md §5): dependencies point inward.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const io = ['pg', 'kysely', 'kysely/*', '@electric-sql/*', '@nats-io/*', 'fastify', '@fastify/*', 'node:*'];
+
+export default tseslint.config(
+  { ignores: ['node_modules', '.mooring', 'coverage', 'test-output'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['machines/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...io, 'rxjs', '@stellar/*', '../src/*', '../streams/*', '../../src/*', '../../streams/*'] },
+      ],
+    },
+  },
+  {
+    files: ['streams/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...io, '../src/*', '../../src/*'] }],
+    },
+  },
+);

@@ -1,0 +1,80 @@
+/**
+ * Everything that can happen to a SEP-31 transaction. Time and ids come in with the event:
+ * the machine has no clock and no randomness.
+ */
+export type MemoType = 'text' | 'hash' | 'id';
+
+export interface StellarPayment {
+  /** Horizon operation id: the idempotency key of a credit. */
+  operationId: string;
+  transactionHash: string;
+  /** Amount the destination actually received, decimal string. */
+  amount: string;
+  assetCode: string;
+  /** null for the native asset. */
+  assetIssuer: string | null;
+  /** Horizon `created_at` of the payment. */
+  createdAt: string;
+}
+
+export interface RefundPayment {
+  /** Stellar transaction hash of the refund (not guaranteed unique). */
+  id: string;
+  amount: string;
+  fee: string;
+}
+
+export type TransactionEvent =
+  | {
+      type: 'ACCOUNT_ASSIGNED';
+      at: string;
+      stellarAccountId: string;
+      stellarMemoType: MemoType;
+      stellarMemo: string;
+    }
+  | { type: 'PAYMENT_RECEIVED'; at: string; payment: StellarPayment }
+  | { type: 'CUSTOMER_INFO_NEEDED'; at: string; message: string; customerType?: string }
+  | { type: 'CUSTOMER_INFO_UPDATED'; at: string }
+  | {
+      type: 'TRANSACTION_INFO_NEEDED';
+      at: string;
+      message: string;
+      fields: Record<string, { description: string; optional?: boolean; choices?: string[] }>;
+    }
+  | { type: 'TRANSACTION_INFO_UPDATED'; at: string; values: Record<string, string> }
+  | { type: 'PAYOUT_REQUESTED'; at: string }
+  | { type: 'PAYOUT_PENDING_EXTERNAL'; at: string; externalTransactionId: string; message?: string }
+  | { type: 'PAYOUT_SUBMITTED_STELLAR'; at: string; transactionHash: string }
+  | { type: 'PAYOUT_COMPLETED'; at: string; externalTransactionId?: string; message?: string }
+  | { type: 'PAYOUT_FAILED'; at: string; message: string }
+  | { type: 'REFUND_SENT'; at: string; refund: RefundPayment }
+  | { type: 'EXPIRE'; at: string }
+  | { type: 'ERROR'; at: string; message: string }
+  | { type: 'RECOVER'; at: string; message?: string };
+
+export type TransactionEventType = TransactionEvent['type'];
+
+export const TRANSACTION_EVENT_TYPES: readonly TransactionEventType[] = [
+  'ACCOUNT_ASSIGNED',
+  'PAYMENT_RECEIVED',
+  'CUSTOMER_INFO_NEEDED',
+  'CUSTOMER_INFO_UPDATED',
+  'TRANSACTION_INFO_NEEDED',
+  'TRANSACTION_INFO_UPDATED',
+  'PAYOUT_REQUESTED',
+  'PAYOUT_PENDING_EXTERNAL',
+  'PAYOUT_SUBMITTED_STELLAR',
+  'PAYOUT_COMPLETED',
+  'PAYOUT_FAILED',
+  'REFUND_SENT',
+  'EXPIRE',
+  'ERROR',
+  'RECOVER',
+];
+
+/** An event addressed to one transaction, as it travels on the bus. `eventId` makes delivery idempotent. */
+export interface TransactionEventEnvelope {
+  eventId: string;
+  transactionId: string;
+  event: TransactionEvent;
+}

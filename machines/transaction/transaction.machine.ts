@@ -1,0 +1,331 @@
+import { and, assertEvent, assign, setup } from 'xstate';
+import { addAmounts, compareAmounts, fromStroops, toStroops } from '../amounts.ts';
+import type { TransactionContext, TransactionInput } from './context.ts';
+import type { TransactionEffect } from './effects.ts';
+import type { TransactionEvent } from './events.ts';
+import { STATUS_DESCRIPTIONS, type TransactionStatus } from './statuses.ts';
+
+/**
+ * The SEP-31 transaction as a pure statechart. Top-level states are the SEP-31 statuses verbatim;
+ * `pending_receiver` has sub-states for our own progress (before funds, ready to pay out, payout in flight).
+ * No I/O: transitions that need the world record effects through `recordEffect`, and the actor host
+ * writes them to the outbox together with the new state.
+ */
+export function initialContext(input: TransactionInput): TransactionContext {
+  return {
+    ...input,
+    updatedAt: input.startedAt,
+    completedAt: null,
+    stellarAccountId: null,
+    stellarMemoType: null,
+    stellarMemo: null,
+    payment: null,
+    stellarTransactionId: null,
+    excessAmount: null,
+    externalTransactionId: null,
+    statusMessage: null,
+    requiredInfoMessage: null,
+    requiredInfoUpdates: null,
+    refunds: null,
+    payoutAttempt: 0,
+  };
+}
+
+/** Entry of every status: stamp `updated_at` and ask for a status-change notification. */
+function enterStatus(status: TransactionStatus) {
+  return ['stampUpdatedAt', { type: 'recordEffect', params: { kind: 'status_changed', status } }] as const;
+}
+
+function refundTotals(context: TransactionContext, refund: { amount: string; fee: string }) {
+  const previous = context.refunds ?? { amountRefunded: '0', amountFee: '0', payments: [] };
+  return {
+    amountRefunded: addAmounts(previous.amountRefunded, refund.amount),
+    amountFee: addAmounts(previous.amountFee, refund.fee),
+  };
+}
+
+/** What is still owed to the receiver: amount_in − fee − refunds − refund fees, or null if negative. */
+function amountOutAfter(context: TransactionContext, refunded: string, refundFees: string): string | null {
+  const rest =
+    toStroops(context.amountIn) -
+    toStroops(context.feeDetails.total) -
+    toStroops(refunded) -
+    toStroops(refundFees);
+  return rest < 0n ? null : fromStroops(rest);
+}
+
+export const transactionMachine = setup({
+  types: {
+    context: {} as TransactionContext,
+    events: {} as TransactionEvent,
+    input: {} as TransactionInput,
+  },
+  actions: {
+    /** Marker only: the host reads these from the transition's actions and writes them to the outbox. */
+    recordEffect: (_, _effect: TransactionEffect) => {},
+    creditPayment: assign(({ context, event }) => {
+      assertEvent(event, 'PAYMENT_RECEIVED');
+      const excess = toStroops(event.payment.amount) - toStroops(context.amountIn);
+      return {
+        payment: event.payment,
+        stellarTransactionId: event.payment.transactionHash,
+        excessAmount: excess > 0n ? fromStroops(excess) : null,
+        statusMessage:
+          excess > 0n
+            ? `over-paid: received ${event.payment.amount}, expected ${context.amountIn}; ${fromStroops(excess)} is owed back`
+            : null,
+      };
+    }),
+    applyRefund: assign(({ context, event }) => {
+      assertEvent(event, 'REFUND_SENT');
+      const totals = refundTotals(context, event.refund);
+      const payments = [...(context.refunds?.payments ?? []), event.refund];
+      const full = compareAmounts(totals.amountRefunded, context.amountIn) === 0;
+      return {
+        refunds: { ...totals, payments },
+        amountOut: full ? '0' : (amountOutAfter(context, totals.amountRefunded, totals.amountFee) ?? '0'),
+      };
+    }),
+    applyPayoutCompleted: assign(({ context, event }) => {
+      assertEvent(event, 'PAYOUT_COMPLETED');
+      return {
+        externalTransactionId: event.externalTransactionId ?? context.externalTransactionId,
+        statusMessage: event.message ?? null,
+      };
+    }),
+    markCompleted: assign({ completedAt: ({ event }) => event.at }),
+    // The creation event (xstate.init) carries no time: keep startedAt.
+    stampUpdatedAt: assign({
+      updatedAt: ({ context, event }) => ('at' in event ? (event.at as string) : context.updatedAt),
+    }),
+    noteCustomerInfoNeeded: assign(({ event }) => {
+      assertEvent(event, 'CUSTOMER_INFO_NEEDED');
+      return { requiredInfoMessage: event.message };
+    }),
+    noteTransactionInfoNeeded: assign(({ event }) => {
+      assertEvent(event, 'TRANSACTION_INFO_NEEDED');
+      return { requiredInfoMessage: event.message, requiredInfoUpdates: event.fields };
+    }),
+  },
+  guards: {
+    deadlinePassed: ({ context, event }) =>
+      context.expiresAt !== null && Date.parse(event.at) >= Date.parse(context.expiresAt),
+    inTransactionAsset: ({ context, event }) => {
+      assertEvent(event, 'PAYMENT_RECEIVED');
+      return (
+        event.payment.assetCode === context.assetCode && event.payment.assetIssuer === context.assetIssuer
+      );
+    },
+    paidInFull: ({ context, event }) => {
+      assertEvent(event, 'PAYMENT_RECEIVED');
+      return compareAmounts(event.payment.amount, context.amountIn) >= 0;
+    },
+    fundsReceived: ({ context }) => context.payment !== null,
+    isFullRefund: ({ context, event }) => {
+      assertEvent(event, 'REFUND_SENT');
+      return compareAmounts(refundTotals(context, event.refund).amountRefunded, context.amountIn) === 0;
+    },
+    isPartialRefund: ({ context, event }) => {
+      assertEvent(event, 'REFUND_SENT');
+      const totals = refundTotals(context, event.refund);
+      return (
+        compareAmounts(totals.amountRefunded, context.amountIn) < 0 &&
+        amountOutAfter(context, totals.amountRefunded, totals.amountFee) !== null
+      );
+    },
+    providesRequiredFields: ({ context, event }) => {
+      assertEvent(event, 'TRANSACTION_INFO_UPDATED');
+      return Object.entries(context.requiredInfoUpdates ?? {}).every(
+        ([name, field]) => field.optional === true || (event.values[name] ?? '').trim() !== '',
+      );
+    },
+  },
+}).createMachine({
+  id: 'transaction',
+  description: 'A SEP-31 cross-border payment, as seen by the receiving anchor.',
+  context: ({ input }) => initialContext(input),
+  initial: 'pending_receiver',
+  on: {
+    ERROR: {
+      target: '.error',
+      actions: assign({ statusMessage: ({ event }) => event.message }),
+    },
+  },
+  states: {
+    pending_receiver: {
+      description: STATUS_DESCRIPTIONS.pending_receiver,
+      entry: [...enterStatus('pending_receiver')],
+      initial: 'preparing',
+      states: {
+        preparing: {
+          description: 'Before funds: issuing the receiving account and memo.',
+          on: {
+            ACCOUNT_ASSIGNED: {
+              target: '#transaction.pending_sender',
+              actions: assign({
+                stellarAccountId: ({ event }) => event.stellarAccountId,
+                stellarMemoType: ({ event }) => event.stellarMemoType,
+                stellarMemo: ({ event }) => event.stellarMemo,
+              }),
+            },
+            EXPIRE: { target: '#transaction.expired', guard: 'deadlinePassed' },
+          },
+        },
+        ready: {
+          description: 'Funds received; the payout can be requested.',
+          on: {
+            PAYOUT_REQUESTED: {
+              target: 'paying_out',
+              actions: [
+                assign({ payoutAttempt: ({ context }) => context.payoutAttempt + 1 }),
+                {
+                  type: 'recordEffect',
+                  params: ({ context }) => ({
+                    kind: 'execute_payout' as const,
+                    attempt: context.payoutAttempt,
+                    idempotencyKey: `${context.id}:payout:${context.payoutAttempt}`,
+                  }),
+                },
+              ],
+            },
+            CUSTOMER_INFO_NEEDED: '#transaction.pending_customer_info_update',
+            TRANSACTION_INFO_NEEDED: '#transaction.pending_transaction_info_update',
+            REFUND_SENT: [
+              { target: '#transaction.refunded', guard: 'isFullRefund', actions: 'applyRefund' },
+              { guard: 'isPartialRefund', actions: 'applyRefund' },
+            ],
+          },
+        },
+        paying_out: {
+          description: 'The payout was handed to the rails; waiting for their answer.',
+          on: {
+            PAYOUT_PENDING_EXTERNAL: {
+              target: '#transaction.pending_external',
+              actions: assign({
+                externalTransactionId: ({ event }) => event.externalTransactionId,
+                statusMessage: ({ event }) => event.message ?? null,
+              }),
+            },
+            PAYOUT_SUBMITTED_STELLAR: {
+              target: '#transaction.pending_stellar',
+              actions: assign({ externalTransactionId: ({ event }) => event.transactionHash }),
+            },
+            PAYOUT_COMPLETED: { target: '#transaction.completed', actions: 'applyPayoutCompleted' },
+            PAYOUT_FAILED: {
+              target: '#transaction.error',
+              actions: assign({ statusMessage: ({ event }) => event.message }),
+            },
+            CUSTOMER_INFO_NEEDED: '#transaction.pending_customer_info_update',
+          },
+        },
+      },
+    },
+    pending_sender: {
+      description: STATUS_DESCRIPTIONS.pending_sender,
+      entry: [...enterStatus('pending_sender')],
+      on: {
+        PAYMENT_RECEIVED: [
+          // Exact or over-payment: credit what was expected; any excess is recorded as owed back.
+          {
+            target: 'pending_receiver.ready',
+            guard: and(['inTransactionAsset', 'paidInFull']),
+            actions: 'creditPayment',
+          },
+          {
+            target: 'error',
+            guard: 'inTransactionAsset',
+            actions: [
+              'creditPayment',
+              assign({
+                statusMessage: ({ context, event }) =>
+                  `under-paid: received ${event.payment.amount}, expected ${context.amountIn}; awaiting refund`,
+              }),
+            ],
+          },
+        ],
+        EXPIRE: { target: 'expired', guard: 'deadlinePassed' },
+      },
+    },
+    pending_customer_info_update: {
+      description: STATUS_DESCRIPTIONS.pending_customer_info_update,
+      entry: [...enterStatus('pending_customer_info_update'), 'noteCustomerInfoNeeded'],
+      on: {
+        CUSTOMER_INFO_UPDATED: {
+          target: 'pending_receiver.ready',
+          actions: assign({ requiredInfoMessage: null }),
+        },
+        REFUND_SENT: [
+          { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
+          { guard: 'isPartialRefund', actions: 'applyRefund' },
+        ],
+      },
+    },
+    pending_transaction_info_update: {
+      description: STATUS_DESCRIPTIONS.pending_transaction_info_update,
+      entry: [...enterStatus('pending_transaction_info_update'), 'noteTransactionInfoNeeded'],
+      on: {
+        TRANSACTION_INFO_UPDATED: {
+          target: 'pending_receiver.ready',
+          guard: 'providesRequiredFields',
+          actions: assign({
+            fields: ({ context, event }) => ({ ...context.fields, ...event.values }),
+            requiredInfoMessage: null,
+            requiredInfoUpdates: null,
+          }),
+        },
+        REFUND_SENT: [
+          { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
+          { guard: 'isPartialRefund', actions: 'applyRefund' },
+        ],
+      },
+    },
+    pending_external: {
+      description: STATUS_DESCRIPTIONS.pending_external,
+      entry: [...enterStatus('pending_external')],
+      on: {
+        PAYOUT_COMPLETED: { target: 'completed', actions: 'applyPayoutCompleted' },
+        PAYOUT_FAILED: { target: 'error', actions: assign({ statusMessage: ({ event }) => event.message }) },
+      },
+    },
+    pending_stellar: {
+      description: STATUS_DESCRIPTIONS.pending_stellar,
+      entry: [...enterStatus('pending_stellar')],
+      on: {
+        PAYOUT_COMPLETED: { target: 'completed', actions: 'applyPayoutCompleted' },
+        PAYOUT_FAILED: { target: 'error', actions: assign({ statusMessage: ({ event }) => event.message }) },
+      },
+    },
+    error: {
+      description: STATUS_DESCRIPTIONS.error,
+      entry: [...enterStatus('error')],
+      on: {
+        // Already in error: keep the status (no re-entry, no new callback), update the message.
+        ERROR: { actions: assign({ statusMessage: ({ event }) => event.message }) },
+        RECOVER: {
+          target: 'pending_receiver.ready',
+          guard: 'fundsReceived',
+          actions: assign({ statusMessage: ({ event }) => event.message ?? null }),
+        },
+        REFUND_SENT: [
+          { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
+          { guard: 'isPartialRefund', actions: 'applyRefund' },
+        ],
+      },
+    },
+    completed: {
+      type: 'final',
+      description: STATUS_DESCRIPTIONS.completed,
+      entry: [...enterStatus('completed'), 'markCompleted'],
+    },
+    refunded: {
+      type: 'final',
+      description: STATUS_DESCRIPTIONS.refunded,
+      entry: [...enterStatus('refunded'), 'markCompleted'],
+    },
+    expired: {
+      type: 'final',
+      description: STATUS_DESCRIPTIONS.expired,
+      entry: [...enterStatus('expired')],
+    },
+  },
+});

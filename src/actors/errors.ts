@@ -1,0 +1,52 @@
+import type { TransactionEventType, TransactionStatus } from '../../machines/index.ts';
+
+export class TransactionNotFoundError extends Error {
+  readonly transactionId: string;
+  constructor(transactionId: string) {
+    super(`transaction not found: ${transactionId}`);
+    this.name = 'TransactionNotFoundError';
+    this.transactionId = transactionId;
+  }
+}
+
+/** The current state does not take this event. Nothing was written. */
+export class EventRejectedError extends Error {
+  readonly transactionId: string;
+  readonly status: TransactionStatus;
+  readonly eventType: TransactionEventType;
+  readonly accepts: TransactionEventType[];
+  constructor(
+    transactionId: string,
+    status: TransactionStatus,
+    eventType: TransactionEventType,
+    accepts: TransactionEventType[],
+    reason: string,
+  ) {
+    super(`${reason}; accepts: ${accepts.length > 0 ? accepts.join(', ') : 'nothing (final status)'}`);
+    this.name = 'EventRejectedError';
+    this.transactionId = transactionId;
+    this.status = status;
+    this.eventType = eventType;
+    this.accepts = accepts;
+  }
+}
+
+/** Someone else wrote the transaction between our read and our write; safe to retry. */
+export class VersionConflictError extends Error {
+  readonly transactionId: string;
+  constructor(transactionId: string, expectedVersion: number) {
+    super(`transaction ${transactionId} changed since version ${expectedVersion}`);
+    this.name = 'VersionConflictError';
+    this.transactionId = transactionId;
+  }
+}
+
+/** A unique constraint carrying a money guarantee refused the write (memo taken, payment already credited). */
+export class UniquenessError extends Error {
+  readonly constraint: string;
+  constructor(constraint: string, options?: ErrorOptions) {
+    super(`unique constraint refused the write: ${constraint}`, options);
+    this.name = 'UniquenessError';
+    this.constraint = constraint;
+  }
+}

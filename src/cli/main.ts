@@ -1,0 +1,69 @@
+import { Command, Option } from 'commander';
+import { loadConfig, ConfigError } from '../config/index.ts';
+import { migrateToLatest, openDatabase } from '../db/index.ts';
+import { createLogger, ROLES, startMooring, type Role } from '../main.ts';
+import { exportMachine } from './machines-export.ts';
+
+const program = new Command('mooring')
+  .description('SEP-31 receiving anchor for the Stellar network')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the anchor: HTTP API and actor hosts (all roles unless --only)')
+  .addOption(new Option('--only <roles...>', 'run only these roles').choices(ROLES))
+  .action(async (options: { only?: Role[] }) => {
+    const { config, warnings } = await loadConfig();
+    const log = createLogger(config.logLevel);
+    for (const warning of warnings) log.warn(warning);
+    const mooring = await startMooring(config, { roles: options.only, log });
+    shutdownOnSignal(() => mooring.close(), log);
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const { config } = await loadConfig();
+    const database = await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir });
+    try {
+      await migrateToLatest(database.db);
+      console.log(`migrated (${database.kind})`);
+    } finally {
+      await database.close();
+    }
+  });
+
+const machines = program.command('machines').description('the formal models behind Mooring');
+machines
+  .command('export')
+  .description('print a machine as a diagram or graph, generated from its definition')
+  .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'json']).default('mermaid'))
+  .option('--machine <name>', 'which machine', 'transaction')
+  .option('--out <file>', 'write to a file instead of stdout')
+  .action(async (options: { format: 'mermaid' | 'json'; machine: string; out?: string }) => {
+    await exportMachine(options);
+  });
+
+function shutdownOnSignal(close: () => Promise<void>, log: { info(msg: string): void }) {
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
+      log.info(`${signal}: shutting down`);
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // A bad config is one clear line, not a stack trace.
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}

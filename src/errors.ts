@@ -1,0 +1,36 @@
+/**
+ * The error catalog: each code has one HTTP status and one message. Bodies follow the SEPs:
+ * `{"error": "..."}`. Details of 5xx errors are logged, never sent.
+ */
+export const ERRORS = {
+  bad_request: { status: 400, message: 'bad request' },
+  unauthorized: { status: 403, message: 'authentication required' },
+  not_found: { status: 404, message: 'not found' },
+  conflict: { status: 409, message: 'the transaction cannot take this request in its current status' },
+  unsupported_media_type: { status: 415, message: 'unsupported content type' },
+  too_many_requests: { status: 429, message: 'too many requests' },
+  not_ready: { status: 503, message: 'not ready' },
+  internal: { status: 500, message: 'internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class MooringError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra fields of the SEP error body, e.g. `{ type: 'sep31-sender' }` for customer_info_needed. */
+  readonly extra: Record<string, unknown>;
+  constructor(code: ErrorCode, message?: string, extra: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message ?? ERRORS[code].message, options);
+    this.name = 'MooringError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.extra = extra;
+  }
+}
+
+/** The body a client sees: the message for 4xx, a generic text for 5xx. */
+export function errorBody(error: MooringError): Record<string, unknown> {
+  const message = error.status >= 500 ? ERRORS[error.code].message : error.message;
+  return { error: message, ...error.extra };
+}
