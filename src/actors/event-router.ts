@@ -24,7 +24,10 @@ export async function routeEventsToActors(
       if (result.outcome === 'duplicate') log.info({ eventId: envelope.eventId }, 'event already applied');
     } catch (error) {
       if (error instanceof EventRejectedError || error instanceof TransactionNotFoundError) {
-        log.warn({ eventId: envelope.eventId, transactionId: envelope.transactionId, reason: error.message }, 'event refused');
+        log.warn(
+          { eventId: envelope.eventId, transactionId: envelope.transactionId, reason: error.message },
+          'event refused',
+        );
         return;
       }
       throw error;

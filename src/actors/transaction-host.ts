@@ -21,7 +21,12 @@ import {
   lockTransaction,
   updateTransaction,
 } from '../db/transactions.repository.ts';
-import { EventRejectedError, TransactionNotFoundError, UniquenessError, VersionConflictError } from './errors.ts';
+import {
+  EventRejectedError,
+  TransactionNotFoundError,
+  UniquenessError,
+  VersionConflictError,
+} from './errors.ts';
 
 export type ApplyOutcome =
   | { outcome: 'applied'; transactionId: string; status: TransactionStatus; version: number }
@@ -29,7 +34,10 @@ export type ApplyOutcome =
 
 export interface TransactionHost {
   /** Creates a transaction, optionally applying its first events (e.g. ACCOUNT_ASSIGNED) atomically with it. */
-  create(input: TransactionInput, options: { eventId: string; then?: TransactionEvent[] }): Promise<ApplyOutcome>;
+  create(
+    input: TransactionInput,
+    options: { eventId: string; then?: TransactionEvent[] },
+  ): Promise<ApplyOutcome>;
   /** Applies one event exactly once (by `eventId`). Throws EventRejectedError when the state does not take it. */
   apply(envelope: TransactionEventEnvelope): Promise<ApplyOutcome>;
 }
@@ -46,9 +54,19 @@ export function createTransactionHost({ db }: { db: Kysely<Database> }): Transac
     return write(async (trx) => {
       const existing = await findEvent(trx, input.id, options.eventId);
       if (existing) return duplicate(input.id, existing);
-      const steps: { eventId: string; event: { type: string }; statusBefore: TransactionStatus | null; step: Step }[] = [];
+      const steps: {
+        eventId: string;
+        event: { type: string };
+        statusBefore: TransactionStatus | null;
+        step: Step;
+      }[] = [];
       let step = startTransaction(input);
-      steps.push({ eventId: options.eventId, event: { type: 'CREATED', ...input }, statusBefore: null, step });
+      steps.push({
+        eventId: options.eventId,
+        event: { type: 'CREATED', ...input },
+        statusBefore: null,
+        step,
+      });
       for (const [index, event] of (options.then ?? []).entries()) {
         const before = step.status;
         step = accept(input.id, step, event);
@@ -58,7 +76,12 @@ export function createTransactionHost({ db }: { db: Kysely<Database> }): Transac
       for (const [index, entry] of steps.entries()) {
         await record(trx, input.id, index + 1, entry.eventId, entry.event, entry.statusBefore, entry.step);
       }
-      return { outcome: 'applied' as const, transactionId: input.id, status: step.status, version: steps.length };
+      return {
+        outcome: 'applied' as const,
+        transactionId: input.id,
+        status: step.status,
+        version: steps.length,
+      };
     });
   }
 
@@ -73,10 +96,21 @@ export function createTransactionHost({ db }: { db: Kysely<Database> }): Transac
           const current = restore(row.snapshot as unknown as PersistedTransaction);
           const before = row.status as TransactionStatus;
           const step = accept(transactionId, { snapshot: current, status: before, effects: [] }, event);
-          const updated = await updateTransaction(trx, transactionId, row.version, step.status, checked(transactionId, step));
+          const updated = await updateTransaction(
+            trx,
+            transactionId,
+            row.version,
+            step.status,
+            checked(transactionId, step),
+          );
           if (!updated) throw new VersionConflictError(transactionId, row.version);
           await record(trx, transactionId, row.version + 1, eventId, event, before, step);
-          return { outcome: 'applied' as const, transactionId, status: step.status, version: row.version + 1 };
+          return {
+            outcome: 'applied' as const,
+            transactionId,
+            status: step.status,
+            version: row.version + 1,
+          };
         });
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
@@ -106,7 +140,8 @@ function accept(transactionId: string, current: Step, event: TransactionEvent): 
 /** Last line of defence: a state that breaks a money invariant is never written. */
 function checked(transactionId: string, step: Step): PersistedTransaction {
   const broken = invariantViolations(step.status, step.snapshot.context);
-  if (broken.length > 0) throw new Error(`transaction ${transactionId} would break invariants: ${broken.join('; ')}`);
+  if (broken.length > 0)
+    throw new Error(`transaction ${transactionId} would break invariants: ${broken.join('; ')}`);
   return persist(step.snapshot);
 }
 
@@ -141,7 +176,12 @@ async function record(
 }
 
 function duplicate(transactionId: string, seen: { seq: number; status_after: string }): ApplyOutcome {
-  return { outcome: 'duplicate', transactionId, status: seen.status_after as TransactionStatus, version: seen.seq };
+  return {
+    outcome: 'duplicate',
+    transactionId,
+    status: seen.status_after as TransactionStatus,
+    version: seen.seq,
+  };
 }
 
 function translateUniqueViolation(error: unknown): unknown {

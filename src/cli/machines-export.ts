@@ -6,7 +6,8 @@ export async function exportMachine(options: { format: 'mermaid' | 'json'; machi
   if (!machine) {
     throw new Error(`unknown machine "${options.machine}"; known: ${Object.keys(MACHINES).join(', ')}`);
   }
-  const text = options.format === 'mermaid' ? toMermaid(machine) : `${JSON.stringify(toJson(machine), null, 2)}\n`;
+  const text =
+    options.format === 'mermaid' ? toMermaid(machine) : `${JSON.stringify(toJson(machine), null, 2)}\n`;
   if (options.out) await writeFile(options.out, text);
   else process.stdout.write(text);
 }

@@ -25,7 +25,9 @@ program
   .description('apply database migrations and exit')
   .action(async () => {
     const { config } = await loadConfig();
-    const database = await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir });
+    const database = await openDatabase(
+      config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
+    );
     try {
       await migrateToLatest(database.db);
       console.log(`migrated (${database.kind})`);

@@ -24,7 +24,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : error.validation
           ? new MooringError('bad_request', error.message)
           : typeof error.statusCode === 'number' && error.statusCode < 500
-            ? new MooringError(error.statusCode === 415 ? 'unsupported_media_type' : 'bad_request', error.message)
+            ? new MooringError(
+                error.statusCode === 415 ? 'unsupported_media_type' : 'bad_request',
+                error.message,
+              )
             : null;
     if (known === null || known.status >= 500) request.log.error({ err: error }, 'request failed');
     const reported = known ?? new MooringError('internal', undefined, {}, { cause: error });

@@ -30,8 +30,16 @@ describe.skipIf(!postgres)('concurrent actor hosts on PostgreSQL', () => {
     const host = createTransactionHost({ db: database.db });
     await host.create(input, { eventId: 'create', then: [accountAssigned()] });
     const at = '2026-11-24T10:10:00Z';
-    await host.apply({ eventId: 'pay', transactionId: input.id, event: { type: 'PAYMENT_RECEIVED', at, payment: payment() } });
-    await host.apply({ eventId: 'halt', transactionId: input.id, event: { type: 'ERROR', at, message: 'hold' } });
+    await host.apply({
+      eventId: 'pay',
+      transactionId: input.id,
+      event: { type: 'PAYMENT_RECEIVED', at, payment: payment() },
+    });
+    await host.apply({
+      eventId: 'halt',
+      transactionId: input.id,
+      event: { type: 'ERROR', at, message: 'hold' },
+    });
 
     // Partial refunds are the sharpest probe: a lost update would lose money from the totals.
     const events: TransactionEventEnvelope[] = [

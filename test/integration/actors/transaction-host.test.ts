@@ -111,9 +111,9 @@ describe.each(testDatabases())('actor host on $name', (database) => {
     const first = transactionInput();
     await host.create(first, { eventId: 'c1', then: [accountAssigned(memo)] });
     const second = transactionInput();
-    await expect(host.create(second, { eventId: 'c2', then: [accountAssigned(memo)] })).rejects.toBeInstanceOf(
-      UniquenessError,
-    );
+    await expect(
+      host.create(second, { eventId: 'c2', then: [accountAssigned(memo)] }),
+    ).rejects.toBeInstanceOf(UniquenessError);
     expect(await findTransaction(db, second.id)).toBeUndefined();
     expect(await outboxOf(second.id)).toHaveLength(0);
   });
@@ -133,7 +133,11 @@ describe.each(testDatabases())('actor host on $name', (database) => {
 
   it('answers an unknown transaction with a typed error', async () => {
     await expect(
-      host.apply({ eventId: 'x', transactionId: randomUUID(), event: { type: 'EXPIRE', at: '2026-11-24T10:00:00Z' } }),
+      host.apply({
+        eventId: 'x',
+        transactionId: randomUUID(),
+        event: { type: 'EXPIRE', at: '2026-11-24T10:00:00Z' },
+      }),
     ).rejects.toBeInstanceOf(TransactionNotFoundError);
   });
 

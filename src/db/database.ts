@@ -1,0 +1,19 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { CustomersTable } from './customers.table.ts';
+import type { HorizonCursorsTable } from './horizon-cursors.table.ts';
+import type { OutboxTable } from './outbox.table.ts';
+import type { TransactionEventsTable } from './transaction-events.table.ts';
+import type { TransactionsTable } from './transactions.table.ts';
+import type { UnmatchedPaymentsTable } from './unmatched-payments.table.ts';
+
+export interface Database {
+  transactions: TransactionsTable;
+  transaction_events: TransactionEventsTable;
+  outbox: OutboxTable;
+  customers: CustomersTable;
+  horizon_cursors: HorizonCursorsTable;
+  unmatched_payments: UnmatchedPaymentsTable;
+}
+
+/** What repositories take: the database, or a transaction on it. */
+export type Executor = Kysely<Database> | Transaction<Database>;

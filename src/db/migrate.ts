@@ -1,0 +1,24 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import * as initial from './migrations/2026-11-24-001-initial.ts';
+
+// Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
+const MIGRATIONS: Record<string, Migration> = {
+  '2026-11-24-001-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/**
+ * Applies every pending migration (each in its own transaction, under kysely's migration lock, so
+ * concurrent callers are safe). Returns the names it applied; throws if any failed.
+ */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
+  const { error, results = [] } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? '(before any migration ran)';
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Database migration ${failed} failed: ${reason}`, { cause: error });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,22 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { TransactionStatus } from '../../machines/transaction/statuses.ts';
+import type { BigSerial, DefaultTimestamp, Json } from './columns.ts';
+
+/** Append-only log of what happened to each transaction, in order (`seq`). */
+export interface TransactionEventsTable {
+  id: BigSerial;
+  transaction_id: string;
+  /** 1, 2, 3... per transaction; unique, so two writers cannot both append the same step. */
+  seq: number;
+  /** The envelope's `eventId`; unique per transaction, so a redelivered event is applied once. */
+  event_id: string;
+  event_type: string;
+  payload: Json<unknown>;
+  /** null for the creation. */
+  status_before: TransactionStatus | null;
+  status_after: TransactionStatus;
+  created_at: DefaultTimestamp;
+}
+
+export type TransactionEventRow = Selectable<TransactionEventsTable>;
+export type NewTransactionEventRow = Insertable<TransactionEventsTable>;

@@ -1,0 +1,63 @@
+import { sql, type Kysely } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../../../src/db/migrate.ts';
+import { down, up } from '../../../src/db/migrations/2026-11-24-001-initial.ts';
+import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
+
+const TABLES = [
+  'customers',
+  'horizon_cursors',
+  'outbox',
+  'transaction_events',
+  'transactions',
+  'unmatched_payments',
+];
+
+describe.each(testDatabases())('migrations on $name', (database) => {
+  let t: OpenTestDatabase;
+  beforeEach(async () => {
+    t = await database.open();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  async function tableNames(): Promise<string[]> {
+    const tables = await t.db.introspection.getTables();
+    return tables.map((table) => table.name).sort();
+  }
+
+  it('creates every table, and a second run applies nothing', async () => {
+    expect(await tableNames()).toEqual(TABLES);
+    expect(await migrateToLatest(t.db)).toEqual([]);
+    expect(await tableNames()).toEqual(TABLES);
+  });
+
+  it('stores every amount as numeric(30, 7) and no column as a float', async () => {
+    const { rows } = await sql<{
+      table_name: string;
+      column_name: string;
+      data_type: string;
+      p: number;
+      s: number;
+    }>`
+      select table_name, column_name, data_type, numeric_precision as p, numeric_scale as s
+      from information_schema.columns
+      where table_schema = 'public' and (data_type = 'numeric' or data_type in ('real', 'double precision'))
+      order by table_name, column_name`.execute(t.db);
+    expect(rows.map((r) => `${r.table_name}.${r.column_name} ${r.data_type}(${r.p}, ${r.s})`)).toEqual([
+      'transactions.amount_fee numeric(30, 7)',
+      'transactions.amount_in numeric(30, 7)',
+      'transactions.amount_out numeric(30, 7)',
+      'unmatched_payments.amount numeric(30, 7)',
+    ]);
+  });
+
+  it('down removes the schema and up restores it', async () => {
+    const raw = t.db as unknown as Kysely<unknown>; // migrations are untyped on purpose
+    await down(raw);
+    expect(await tableNames()).toEqual([]);
+    await up(raw);
+    expect(await tableNames()).toEqual(TABLES);
+  });
+});
