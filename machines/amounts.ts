@@ -3,7 +3,7 @@
  * Money never passes through a float.
  */
 export const STROOPS_PER_UNIT = 10_000_000n;
-const DECIMAL = /^(0|[1-9]\d{0,17})(?:\.(\d{1,7}))?$/;
+const DECIMAL = /^(0|[1-9]\d*)(?:\.(\d{1,7}))?$/;
 
 export class AmountError extends Error {
   constructor(message: string) {

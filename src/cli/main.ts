@@ -13,9 +13,9 @@ program
   .description('run the anchor: HTTP API and actor hosts (all roles unless --only)')
   .addOption(new Option('--only <roles...>', 'run only these roles').choices(ROLES))
   .action(async (options: { only?: Role[] }) => {
-    const { config, warnings } = await loadConfig();
+    const config = await loadConfig();
     const log = createLogger(config.logLevel);
-    for (const warning of warnings) log.warn(warning);
+    for (const warning of config.warnings) log.warn(warning);
     const mooring = await startMooring(config, { roles: options.only, log });
     shutdownOnSignal(() => mooring.close(), log);
   });
@@ -24,7 +24,7 @@ program
   .command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {
-    const { config } = await loadConfig();
+    const config = await loadConfig();
     const database = await openDatabase(
       config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
     );

@@ -1,0 +1,65 @@
+/** Named defaults, each carrying its unit. `.env.example` documents the same values. */
+import { Networks } from '@stellar/stellar-sdk';
+import type { Sep12Config, Sep31AssetConfig } from './types.ts';
+
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_HOST = '127.0.0.1';
+/** Relative to the current working directory. */
+export const DEFAULT_DATA_DIR = './.mooring';
+export const DEFAULT_LOG_LEVEL = 'info';
+export const DEFAULT_NETWORK = 'testnet';
+export const SANDBOX_FILE = 'sandbox.json';
+
+/** Config files looked for in the working directory when `MOORING_CONFIG` is unset, in this order. */
+export const CONFIG_FILE_NAMES = [
+  'mooring.config.json',
+  'mooring.config.ts',
+  'mooring.config.js',
+  'mooring.config.mjs',
+];
+
+export const NETWORKS = {
+  testnet: { passphrase: Networks.TESTNET, horizonUrl: 'https://horizon-testnet.stellar.org' },
+  pubnet: { passphrase: Networks.PUBLIC, horizonUrl: 'https://horizon.stellar.org' },
+} as const;
+
+export const DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS = 10;
+export const DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS = 60;
+export const DEFAULT_PAYOUT_DELAY_SECONDS = 0;
+/** How long a transaction may wait in `pending_sender` for the sending anchor's payment: 24 h. */
+export const DEFAULT_PAYMENT_DEADLINE_SECONDS = 86_400;
+/** Stellar's own precision: no rounding beyond what the network does. */
+export const DEFAULT_SIGNIFICANT_DECIMALS = 7;
+/** JWTs are HMAC-signed; shorter secrets are guessable. */
+export const MIN_JWT_SECRET_LENGTH = 32;
+
+/** Applied key by key to an asset's `sep31` block. */
+export const DEFAULT_SEP31: Sep31AssetConfig = {
+  enabled: true,
+  minAmount: '0',
+  maxAmount: '922337203685.4775807',
+  feeFixed: '0',
+  feePercent: '0',
+  fundingMethods: ['SEPA', 'SWIFT'],
+  quotesSupported: false,
+  quotesRequired: false,
+};
+
+/** The demo asset's SEP-31 settings in sandbox mode (its code and keys come from `sandbox.json`). */
+export const SANDBOX_SEP31: Sep31AssetConfig = { ...DEFAULT_SEP31, minAmount: '0.1', maxAmount: '1000000' };
+export const SANDBOX_ASSET_CODE = 'USDC';
+export const SANDBOX_SIGNIFICANT_DECIMALS = 2;
+
+/** Used when the file has no `sep12.types`. */
+export const DEFAULT_SEP12: Sep12Config = {
+  types: {
+    'sep31-sender': {
+      description: 'Sender of a SEP-31 payment',
+      fields: ['first_name', 'last_name'],
+    },
+    'sep31-receiver': {
+      description: 'Receiver of a SEP-31 payment: paid out to a bank account',
+      fields: ['first_name', 'last_name', 'bank_account_number', 'bank_number'],
+    },
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * `loadConfig`: reads the config file and the environment once, checks everything, fills in sandbox keys on
+ * testnet when they are missing, and returns one deeply frozen {@link Config}.
+ */
+import { Keypair } from '@stellar/stellar-sdk';
+import { resolve } from 'node:path';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
+  DEFAULT_HOST,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_NETWORK,
+  DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS,
+  DEFAULT_PORT,
+  NETWORKS,
+} from './defaults.ts';
+import {
+  mergeLayers,
+  readEnv,
+  readFileSettings,
+  readOverrides,
+  type ConfigOverrides,
+  type Env,
+  type Layer,
+} from './env.ts';
+import { ConfigError, fileKey } from './errors.ts';
+import { locateConfigFile, readConfigFile } from './file.ts';
+import {
+  resolveAssets,
+  resolvePaymentDeadline,
+  resolveRails,
+  resolveSendingAnchors,
+  resolveSep12,
+} from './resolve.ts';
+import { fillFromSandbox } from './sandbox.ts';
+import type { ConfigFile } from './schema.ts';
+import type { Config, StellarNetwork } from './types.ts';
+
+export interface LoadConfigOptions {
+  /** Defaults to `process.env`. Tests pass an explicit object. */
+  env?: Env;
+  /** Command-line values; they win over the environment and the file. */
+  overrides?: ConfigOverrides;
+  /** Base for relative paths (`MOORING_CONFIG`, `MOORING_DATA_DIR`) and config-file discovery. */
+  cwd?: string;
+}
+
+/**
+ * Loads, checks and freezes the configuration. Throws {@link ConfigError} (one line naming the key) on any
+ * bad or missing value.
+ *
+ * @example
+ * const config = await loadConfig();
+ * for (const warning of config.warnings) logger.warn(warning);
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const envLayer = readEnv(env);
+  const overrideLayer = readOverrides(options.overrides ?? {});
+
+  const configFile = locateConfigFile(overrideLayer.configFile ?? envLayer.configFile, cwd);
+  const file: ConfigFile = configFile === null ? {} : await readConfigFile(configFile);
+  const settings = mergeLayers(readFileSettings(file), envLayer, overrideLayer);
+
+  const port = settings.port?.value ?? DEFAULT_PORT;
+  const dataDir = resolve(cwd, settings.dataDir?.value ?? DEFAULT_DATA_DIR);
+  const { network, networkPassphrase, horizonUrl } = resolveNetwork(settings);
+  // Check the whole file before sandbox mode writes anything.
+  const givenAssets = file.assets === undefined ? undefined : resolveAssets(file.assets);
+  const sep12 = resolveSep12(file.sep12);
+  const sendingAnchors = resolveSendingAnchors(file.sendingAnchors ?? []);
+  const rails = resolveRails(file.rails);
+  const paymentDeadlineSeconds = resolvePaymentDeadline(file.paymentDeadlineSeconds);
+
+  const secrets = await fillFromSandbox(
+    {
+      signingSecret: settings.signingSecret?.value,
+      jwtSecret: settings.jwtSecret?.value,
+      assets: givenAssets,
+    },
+    network,
+    dataDir,
+  );
+  const warnings = [...secrets.warnings];
+  if (givenAssets?.length === 0) {
+    warnings.push('no assets configured: SEP-31 /info lists nothing and every transaction is refused');
+  }
+  const allowAnySendingAnchor = secrets.sandbox && sendingAnchors.length === 0;
+  if (allowAnySendingAnchor) {
+    warnings.push(
+      'SANDBOX: no sendingAnchors configured: any SEP-10 authenticated Stellar account may send payments',
+    );
+  } else if (sendingAnchors.length === 0) {
+    warnings.push('no sendingAnchors configured: every SEP-31 request will be refused');
+  }
+
+  return deepFreeze({
+    port,
+    host: settings.host?.value ?? DEFAULT_HOST,
+    databaseUrl: settings.databaseUrl?.value ?? null,
+    natsUrl: settings.natsUrl?.value ?? null,
+    dataDir,
+    homeDomain: settings.homeDomain?.value ?? `localhost:${port}`,
+    network,
+    networkPassphrase,
+    horizonUrl,
+    signingSecret: secrets.signingSecret,
+    signingKey: Keypair.fromSecret(secrets.signingSecret).publicKey(),
+    jwtSecret: secrets.jwtSecret,
+    assets: secrets.assets,
+    sep12,
+    sendingAnchors,
+    allowAnySendingAnchor,
+    rails,
+    workers: {
+      executeOutgoingIntervalSeconds:
+        settings.executeOutgoingIntervalSeconds?.value ?? DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
+      pollOutgoingIntervalSeconds:
+        settings.pollOutgoingIntervalSeconds?.value ?? DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS,
+    },
+    documentation: { ...file.documentation },
+    paymentDeadlineSeconds,
+    operatorToken: settings.operatorToken?.value ?? null,
+    sandbox: secrets.sandbox,
+    logLevel: settings.logLevel?.value ?? DEFAULT_LOG_LEVEL,
+    configFile,
+    warnings,
+  });
+}
+
+/**
+ * The passphrase decides the network: a passphrase of testnet or pubnet names it, any other is `custom`
+ * (which needs an explicit Horizon URL). A name that contradicts the passphrase is an error.
+ */
+function resolveNetwork(settings: Layer): Pick<Config, 'network' | 'networkPassphrase' | 'horizonUrl'> {
+  const named = settings.network?.value ?? DEFAULT_NETWORK;
+  const networkPassphrase = settings.networkPassphrase?.value ?? NETWORKS[named].passphrase;
+  const network: StellarNetwork =
+    networkPassphrase === NETWORKS.pubnet.passphrase
+      ? 'pubnet'
+      : networkPassphrase === NETWORKS.testnet.passphrase
+        ? 'testnet'
+        : 'custom';
+  if (settings.network !== undefined && network !== 'custom' && network !== named) {
+    throw new ConfigError(
+      settings.networkPassphrase?.where ?? 'config',
+      `is the ${network} passphrase, but ${settings.network.where} says ${named}`,
+    );
+  }
+  if (network === 'custom' && settings.horizonUrl === undefined) {
+    throw new ConfigError(
+      fileKey(['horizonUrl']),
+      'is required with a custom network passphrase (set HORIZON_URL or "horizonUrl")',
+    );
+  }
+  return { network, networkPassphrase, horizonUrl: settings.horizonUrl?.value ?? NETWORKS[named].horizonUrl };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

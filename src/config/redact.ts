@@ -1,0 +1,16 @@
+import { redactUrl } from './errors.ts';
+import type { Config } from './types.ts';
+
+const HIDDEN = '[redacted]';
+
+/** A copy of the config that is safe to log or print: secrets and URL passwords hidden. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    signingSecret: HIDDEN,
+    jwtSecret: HIDDEN,
+    operatorToken: config.operatorToken === null ? null : HIDDEN,
+    databaseUrl: config.databaseUrl === null ? null : redactUrl(config.databaseUrl, HIDDEN),
+    natsUrl: config.natsUrl === null ? null : redactUrl(config.natsUrl, HIDDEN),
+  };
+}

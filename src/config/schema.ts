@@ -1,0 +1,127 @@
+/**
+ * The config file's shape as a TypeBox schema: JSON Schema at run time, the {@link ConfigFile} type at compile
+ * time. It checks structure (types, required keys, unknown keys); the finer rules (Stellar keys, decimal
+ * amounts, cross-field checks) live in `resolve.ts` so every message reads the same way.
+ *
+ * `expected` on a schema is our own annotation: the phrase used in an error for any value it rejects
+ * ("must be <expected> (got …)"). `secret` keeps the rejected value out of the message.
+ */
+import { Type, type Static } from 'typebox';
+
+const Decimal = Type.Union([Type.String(), Type.Number()], {
+  expected: 'a decimal string with at most 7 decimal places',
+});
+const PublicKey = Type.String({ expected: 'a Stellar public key (G...)' });
+const Seconds = Type.Number({ exclusiveMinimum: 0, expected: 'a positive number of seconds' });
+const Text = Type.String({ minLength: 1, expected: 'a non-empty string' });
+
+export const Sep31AssetSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+    minAmount: Type.Optional(Decimal),
+    maxAmount: Type.Optional(Decimal),
+    feeFixed: Type.Optional(Decimal),
+    feePercent: Type.Optional(Decimal),
+    fundingMethods: Type.Optional(
+      Type.Array(Text, { minItems: 1, expected: 'a non-empty list of strings, e.g. ["SEPA", "SWIFT"]' }),
+    ),
+    quotesSupported: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+    quotesRequired: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
+export const AssetSchema = Type.Object(
+  {
+    code: Type.String({ expected: 'an asset code of 1-12 letters and digits' }),
+    issuer: PublicKey,
+    distributionAccount: PublicKey,
+    significantDecimals: Type.Optional(Type.Integer({ minimum: 0, maximum: 7, expected: 'an integer 0-7' })),
+    sep31: Type.Optional(Sep31AssetSchema),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
+export const Sep12TypeSchema = Type.Object(
+  {
+    description: Type.Optional(Type.String({ expected: 'a string' })),
+    fields: Type.Optional(Type.Array(Text, { expected: 'a list of SEP-9 field names' })),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
+export const SendingAnchorSchema = Type.Object(
+  {
+    name: Text,
+    signingKeys: Type.Array(PublicKey, { minItems: 1, expected: 'a non-empty list of Stellar public keys' }),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
+export const ConfigFileSchema = Type.Object(
+  {
+    // Server keys; the environment overrides each of them.
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, expected: 'an integer 1-65535' })),
+    host: Type.Optional(Text),
+    databaseUrl: Type.Optional(Type.String({ expected: 'a postgres:// URL' })),
+    natsUrl: Type.Optional(Type.String({ expected: 'a NATS URL, e.g. nats://127.0.0.1:4222' })),
+    dataDir: Type.Optional(Text),
+    logLevel: Type.Optional(Type.String({ expected: 'a log level' })),
+    operatorToken: Type.Optional(Type.String({ minLength: 1, secret: true, expected: 'a non-empty string' })),
+    // Anchor keys.
+    homeDomain: Type.Optional(
+      Type.String({ expected: 'a domain with optional port, e.g. "localhost:8000"' }),
+    ),
+    network: Type.Optional(
+      Type.Union([Type.Literal('testnet'), Type.Literal('pubnet')], { expected: '"testnet" or "pubnet"' }),
+    ),
+    networkPassphrase: Type.Optional(Text),
+    horizonUrl: Type.Optional(Type.String({ expected: 'an http(s) URL' })),
+    signingSecret: Type.Optional(Type.String({ secret: true, expected: 'a Stellar secret seed (S...)' })),
+    jwtSecret: Type.Optional(Type.String({ secret: true, expected: 'a string of at least 32 characters' })),
+    assets: Type.Optional(Type.Array(AssetSchema, { expected: 'a list of assets' })),
+    sep12: Type.Optional(
+      Type.Object(
+        {
+          types: Type.Optional(
+            Type.Record(Type.String(), Sep12TypeSchema, { expected: 'an object of SEP-12 customer types' }),
+          ),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    sendingAnchors: Type.Optional(Type.Array(SendingAnchorSchema, { expected: 'a list of sending anchors' })),
+    rails: Type.Optional(
+      Type.Object(
+        {
+          kind: Type.Literal('reference', { expected: '"reference"' }),
+          payoutDelaySeconds: Type.Optional(
+            Type.Number({ minimum: 0, expected: 'a non-negative number of seconds' }),
+          ),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    workers: Type.Optional(
+      Type.Object(
+        {
+          executeOutgoingIntervalSeconds: Type.Optional(Seconds),
+          pollOutgoingIntervalSeconds: Type.Optional(Seconds),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    documentation: Type.Optional(
+      Type.Record(Type.String(), Type.String({ expected: 'a string' }), {
+        expected: 'an object of stellar.toml DOCUMENTATION fields',
+      }),
+    ),
+    paymentDeadlineSeconds: Type.Optional(Seconds),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
+/** The config file's contents (JSON, or the default export of a JS/TS module). Every key is optional. */
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+/** One entry of {@link ConfigFile.assets}. Amounts may be decimal strings or JSON numbers. */
+export type AssetFile = Static<typeof AssetSchema>;

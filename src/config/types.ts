@@ -1,0 +1,98 @@
+/** The resolved configuration: every default applied, every value checked, deeply frozen. */
+
+/** `custom` when the network passphrase is neither testnet's nor pubnet's (e.g. a local quickstart). */
+export type StellarNetwork = 'testnet' | 'pubnet' | 'custom';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Sep31AssetConfig {
+  readonly enabled: boolean;
+  /** Canonical decimal strings (at most 7 decimal places). */
+  readonly minAmount: string;
+  readonly maxAmount: string;
+  readonly feeFixed: string;
+  /** Percent of the amount, 0-100, as a canonical decimal string. */
+  readonly feePercent: string;
+  readonly fundingMethods: readonly string[];
+  readonly quotesSupported: boolean;
+  readonly quotesRequired: boolean;
+}
+
+export interface AssetConfig {
+  /** 1-12 letters and digits; never "native". */
+  readonly code: string;
+  /** G... */
+  readonly issuer: string;
+  /** G...: the account sending anchors pay into. */
+  readonly distributionAccount: string;
+  /** 0-7. */
+  readonly significantDecimals: number;
+  readonly sep31: Sep31AssetConfig;
+}
+
+export interface Sep12TypeConfig {
+  readonly description: string;
+  /** SEP-9 field names this customer type must provide. */
+  readonly fields: readonly string[];
+}
+
+export interface Sep12Config {
+  /** Keyed by customer type, e.g. `sep31-sender`, `sep31-receiver`. */
+  readonly types: Readonly<Record<string, Sep12TypeConfig>>;
+}
+
+export interface SendingAnchorConfig {
+  readonly name: string;
+  /** G... keys whose SEP-10 JWTs identify this sending anchor. */
+  readonly signingKeys: readonly string[];
+}
+
+export interface RailsConfig {
+  readonly kind: 'reference';
+  readonly payoutDelaySeconds: number;
+}
+
+export interface WorkersConfig {
+  readonly executeOutgoingIntervalSeconds: number;
+  readonly pollOutgoingIntervalSeconds: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** `null`: embedded PGlite in `dataDir`. */
+  readonly databaseUrl: string | null;
+  /** `null`: in-process bus. */
+  readonly natsUrl: string | null;
+  /** Absolute path. */
+  readonly dataDir: string;
+  /** Host with optional port, no scheme, e.g. `localhost:8000`. */
+  readonly homeDomain: string;
+  readonly network: StellarNetwork;
+  readonly networkPassphrase: string;
+  readonly horizonUrl: string;
+  /** S...: the SEP-10 server key, also used to sign callbacks. */
+  readonly signingSecret: string;
+  /** G...: the public key of `signingSecret`. */
+  readonly signingKey: string;
+  readonly jwtSecret: string;
+  readonly assets: readonly AssetConfig[];
+  readonly sep12: Sep12Config;
+  readonly sendingAnchors: readonly SendingAnchorConfig[];
+  /** True only in sandbox mode with no `sendingAnchors`: any SEP-10 authenticated account may send. */
+  readonly allowAnySendingAnchor: boolean;
+  readonly rails: RailsConfig;
+  readonly workers: WorkersConfig;
+  /** stellar.toml `[DOCUMENTATION]` fields, e.g. `ORG_NAME`. */
+  readonly documentation: Readonly<Record<string, string>>;
+  readonly paymentDeadlineSeconds: number;
+  readonly operatorToken: string | null;
+  /** True when any of signingSecret, jwtSecret or assets was generated (see `sandbox.json`). */
+  readonly sandbox: boolean;
+  readonly logLevel: LogLevel;
+  /** Absolute path of the config file read, or `null` when none. */
+  readonly configFile: string | null;
+  /** Things the caller must log loudly at start-up (sandbox keys, open access). */
+  readonly warnings: readonly string[];
+}
