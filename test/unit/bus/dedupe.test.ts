@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { RecentIds } from '../../../src/bus/dedupe.ts';
+
+describe('RecentIds', () => {
+  it('reports duplicates', () => {
+    const ids = new RecentIds(10);
+    expect(ids.add('a')).toBe(true);
+    expect(ids.add('a')).toBe(false);
+    expect(ids.has('a')).toBe(true);
+    expect(ids.has('b')).toBe(false);
+  });
+
+  it('never holds more than its capacity, forgetting the least recently seen id', () => {
+    const ids = new RecentIds(3);
+    for (const id of ['a', 'b', 'c']) ids.add(id);
+    ids.add('a'); // seen again: now the most recent
+    ids.add('d'); // evicts b, the least recently seen
+    expect(ids.size).toBe(3);
+    expect(['a', 'b', 'c', 'd'].map((id) => ids.has(id))).toEqual([true, false, true, true]);
+    for (let i = 0; i < 1000; i++) ids.add(`x${i}`);
+    expect(ids.size).toBe(3);
+  });
+
+  it('rejects a capacity that is not a positive integer', () => {
+    expect(() => new RecentIds(0)).toThrow(RangeError);
+  });
+});
