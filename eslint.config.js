@@ -9,6 +9,10 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ['bin/**/*.js', '*.config.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -19,7 +23,17 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [...io, 'rxjs', '@stellar/*', '../src/*', '../streams/*', '../../src/*', '../../streams/*'] },
+        {
+          patterns: [
+            ...io,
+            'rxjs',
+            '@stellar/*',
+            '../src/*',
+            '../streams/*',
+            '../../src/*',
+            '../../streams/*',
+          ],
+        },
       ],
     },
   },

@@ -38,7 +38,7 @@ export async function startMooring(
   try {
     await migrateToLatest(database.db);
     log.info({ database: database.kind }, 'database migrated');
-    const bus = await createBus({ natsUrl: config.natsUrl ?? undefined });
+    const bus = await createBus({ natsUrl: config.natsUrl ?? undefined, logger: log.child({ part: 'bus' }) });
     opened.unshift(bus);
     log.info({ bus: config.natsUrl ? 'nats' : 'in-process' }, 'bus connected');
     const host = createTransactionHost({ db: database.db });
