@@ -4,7 +4,10 @@
  */
 export const ERRORS = {
   bad_request: { status: 400, message: 'bad request' },
+  unauthenticated: { status: 401, message: 'authentication required' },
   unauthorized: { status: 403, message: 'authentication required' },
+  forbidden: { status: 403, message: 'forbidden' },
+  customer_info_needed: { status: 400, message: 'customer_info_needed' },
   not_found: { status: 404, message: 'not found' },
   conflict: { status: 409, message: 'the transaction cannot take this request in its current status' },
   unsupported_media_type: { status: 415, message: 'unsupported content type' },
@@ -20,7 +23,12 @@ export class MooringError extends Error {
   readonly status: number;
   /** Extra fields of the SEP error body, e.g. `{ type: 'sep31-sender' }` for customer_info_needed. */
   readonly extra: Record<string, unknown>;
-  constructor(code: ErrorCode, message?: string, extra: Record<string, unknown> = {}, options?: ErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    extra: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
     super(message ?? ERRORS[code].message, options);
     this.name = 'MooringError';
     this.code = code;

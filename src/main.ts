@@ -6,6 +6,7 @@ import { createBus, type BusSubscription, type EventBus } from './bus/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.ts';
 import { buildApp } from './http/app.ts';
+import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
 
 export const ROLES = ['http', 'actors'] as const;
 export type Role = (typeof ROLES)[number];
@@ -52,7 +53,13 @@ export async function startMooring(
     let app: FastifyInstance | null = null;
     let url: string | null = null;
     if (roles.has('http')) {
-      app = await buildApp({ db: database.db, logger: log.child({ role: 'http' }) });
+      app = await buildApp({
+        config,
+        db: database.db,
+        host,
+        horizon: createHorizonAccounts(config.horizonUrl),
+        logger: log.child({ role: 'http' }),
+      });
       url = await app.listen({ port: config.port, host: config.host });
       opened.unshift({ close: () => app!.close() });
     }

@@ -165,11 +165,13 @@ async function record(
   });
   await insertEffects(
     trx,
+    // Each effect carries the transaction as it was when the effect arose: a callback sent late (after a
+    // retry) still reports the status change it is about, and a payout sees the amounts it was asked for.
     step.effects.map((effect, index) => ({
       transactionId,
       seq,
       kind: effect.kind,
-      payload: effect,
+      payload: { ...effect, transaction: { status: step.status, context: step.snapshot.context } },
       idempotencyKey: 'idempotencyKey' in effect ? effect.idempotencyKey : `${transactionId}:${seq}:${index}`,
     })),
   );

@@ -1,10 +1,18 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
+import type { TransactionHost } from '../actors/transaction-host.ts';
+import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { errorBody, MooringError } from '../errors.ts';
+import type { HorizonAccounts } from '../stellar/horizon-accounts.ts';
 
 export interface AppDeps {
+  config: Config;
   db: Kysely<Database>;
+  host: TransactionHost;
+  horizon: HorizonAccounts;
+  /** The only clock of the HTTP layer: tests pass a fixed one. */
+  clock?: () => Date;
   /** Each check resolves when its part is usable; /ready answers 503 naming the first that is not. */
   readiness?: Record<string, () => Promise<void>>;
   logger?: boolean | object;

@@ -39,10 +39,17 @@ describe.each(testDatabases())('actor host on $name', (database) => {
       [1, 'CREATED', null, 'pending_receiver'],
       [2, 'ACCOUNT_ASSIGNED', 'pending_receiver', 'pending_sender'],
     ]);
-    expect((await outboxOf(input.id)).map((o) => o.payload)).toEqual([
+    const effects = (await outboxOf(input.id)).map((o) => o.payload as Record<string, any>);
+    expect(effects.map(({ kind, status }) => ({ kind, status }))).toEqual([
       { kind: 'status_changed', status: 'pending_receiver' },
       { kind: 'status_changed', status: 'pending_sender' },
     ]);
+    // Each effect keeps the transaction as it was then, not as it is at delivery.
+    expect(effects[0]!.transaction).toMatchObject({
+      status: 'pending_receiver',
+      context: { stellarMemo: null },
+    });
+    expect(effects[1]!.transaction.context.stellarMemo).toBe(row?.stellar_memo);
   });
 
   it('applies an event: new snapshot, read model, event log and effects together', async () => {

@@ -1,0 +1,115 @@
+import { MuxedAccount, StrKey } from '@stellar/stellar-sdk';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { jwtVerify, SignJWT } from 'jose';
+import type { Config } from '../config/index.ts';
+import { MooringError } from '../errors.ts';
+import { publicUrls } from './urls.ts';
+
+/** Who a SEP-10 token says the caller is. */
+export interface Sep10Identity {
+  /** The JWT `sub`: `G...`, `G...:<memo>` or `M...`. */
+  sub: string;
+  /** The base `G...` account (for `M...`, its underlying account). */
+  account: string;
+  /** The id memo from `G...:<memo>`, or the mux id of an `M...` account. */
+  memo: string | null;
+  /** The `M...` address when the client authenticated as a muxed account. */
+  muxedAccount: string | null;
+  clientDomain: string | null;
+  /** The challenge transaction hash: one token per challenge. */
+  jti: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `requireSep10`. */
+    sep10: Sep10Identity | null;
+  }
+}
+
+const ALGORITHM = 'HS256';
+type AuthConfig = Pick<Config, 'jwtSecret' | 'homeDomain'>;
+
+function key(config: AuthConfig): Uint8Array {
+  return new TextEncoder().encode(config.jwtSecret);
+}
+
+/** Issues the SEP-10 JWT (`iss`, `sub`, `iat`, `exp`, `jti`, `client_domain`). */
+export async function signSep10Token(
+  config: AuthConfig,
+  claims: { sub: string; jti: string; clientDomain?: string | null; issuedAt: Date; ttlSeconds: number },
+): Promise<string> {
+  const iat = Math.floor(claims.issuedAt.getTime() / 1000);
+  const token = new SignJWT({ ...(claims.clientDomain ? { client_domain: claims.clientDomain } : {}) })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuer(publicUrls(config).webAuthEndpoint)
+    .setSubject(claims.sub)
+    .setJti(claims.jti)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + claims.ttlSeconds);
+  return token.sign(key(config));
+}
+
+/** Verifies a SEP-10 JWT issued by this server; throws MooringError('unauthorized') otherwise. */
+export async function verifySep10Token(
+  config: AuthConfig,
+  token: string,
+  now = new Date(),
+): Promise<Sep10Identity> {
+  try {
+    const { payload } = await jwtVerify(token, key(config), {
+      algorithms: [ALGORITHM],
+      issuer: publicUrls(config).webAuthEndpoint,
+      currentDate: now,
+      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+    });
+    return identityOf(
+      payload.sub!,
+      payload.jti!,
+      typeof payload.client_domain === 'string' ? payload.client_domain : null,
+    );
+  } catch (error) {
+    throw new MooringError('unauthorized', 'invalid or expired token', {}, { cause: error });
+  }
+}
+
+export function identityOf(sub: string, jti: string, clientDomain: string | null): Sep10Identity {
+  if (StrKey.isValidMed25519PublicKey(sub)) {
+    const muxed = MuxedAccount.fromAddress(sub, '0');
+    return {
+      sub,
+      account: muxed.baseAccount().accountId(),
+      memo: muxed.id(),
+      muxedAccount: sub,
+      clientDomain,
+      jti,
+    };
+  }
+  const [account = '', memo] = sub.split(':');
+  if (!StrKey.isValidEd25519PublicKey(account) || (memo !== undefined && !/^\d{1,20}$/.test(memo))) {
+    throw new Error(`not a SEP-10 subject: ${sub}`);
+  }
+  return { sub, account, memo: memo ?? null, muxedAccount: null, clientDomain, jti };
+}
+
+/**
+ * preHandler: requires `Authorization: Bearer <SEP-10 JWT>` and sets `request.sep10`.
+ * SEP-31 answers 403 for a missing or bad token (the default); SEP-12 allows 401.
+ */
+export function requireSep10(config: AuthConfig, options: { status?: 401 | 403; clock?: () => Date } = {}) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match)
+      throw authError(options.status, 'authentication required: Authorization: Bearer <SEP-10 token>');
+    try {
+      request.sep10 = await verifySep10Token(config, match[1]!, options.clock?.() ?? new Date());
+    } catch (error) {
+      throw authError(options.status, error instanceof MooringError ? error.message : 'invalid token');
+    }
+  };
+}
+
+function authError(status: 401 | 403 = 403, message: string): MooringError {
+  return new MooringError(status === 401 ? 'unauthenticated' : 'unauthorized', message);
+}

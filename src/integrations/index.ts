@@ -1,0 +1,7 @@
+/**
+ * The anchor's business logic, as Mooring calls it (in the spirit of Polaris's SEP31ReceiverIntegration
+ * and RailsIntegration). An anchor implements `AnchorIntegration` in a module named in config; the
+ * reference implementation decides from config alone.
+ */
+export type { Sep31Integration } from './sep31-integration.ts';
+export type { CustomerIntegration } from './customer-integration.ts';
