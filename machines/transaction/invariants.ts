@@ -1,5 +1,6 @@
 import { compareAmounts, fromStroops, toStroops } from '../amounts.ts';
 import type { TransactionContext } from './context.ts';
+import { creditedAmount } from './transaction.machine.ts';
 import { FINAL_STATUSES, type TransactionStatus } from './statuses.ts';
 
 /**
@@ -22,7 +23,8 @@ export function invariantViolations(status: TransactionStatus, context: Transact
     const refunded = context.refunds?.amountRefunded ?? '0';
     const refundFees = context.refunds?.amountFee ?? '0';
     if (status === 'refunded') {
-      if (compareAmounts(refunded, context.amountIn) !== 0) broken.push('refunded without a full refund');
+      if (compareAmounts(refunded, creditedAmount(context)) !== 0)
+        broken.push('refunded without a full refund');
     } else {
       const expected =
         toStroops(context.amountIn) -

@@ -58,6 +58,14 @@ export type StepResult =
 export function stepTransaction(snapshot: TransactionSnapshot, event: TransactionEvent): StepResult {
   const status = statusOf(snapshot.value);
   const accepts = acceptedEventTypes(snapshot);
+  // A finished transaction takes nothing (xstate's `can` would still see the root's handlers).
+  if (snapshot.status !== 'active') {
+    return {
+      accepted: false,
+      reason: `${event.type} is not accepted: the transaction is ${status} (final)`,
+      accepts,
+    };
+  }
   if (!snapshot.can(event)) {
     const reason = accepts.includes(event.type)
       ? `${event.type} is not allowed for this transaction in status ${status} (its conditions are not met)`

@@ -1,4 +1,4 @@
-import { and, assertEvent, assign, setup } from 'xstate';
+import { and, assertEvent, assign, not, setup } from 'xstate';
 import { addAmounts, compareAmounts, fromStroops, toStroops } from '../amounts.ts';
 import type { TransactionContext, TransactionInput } from './context.ts';
 import type { TransactionEffect } from './effects.ts';
@@ -44,6 +44,14 @@ function refundTotals(context: TransactionContext, refund: { amount: string; fee
   };
 }
 
+/** What the transaction holds: the payment, up to the expected amount (any excess is refunded apart). */
+export function creditedAmount(context: TransactionContext): string {
+  if (context.payment === null) return '0';
+  return compareAmounts(context.payment.amount, context.amountIn) < 0
+    ? context.payment.amount
+    : context.amountIn;
+}
+
 /** What is still owed to the receiver: amount_in − fee − refunds − refund fees, or null if negative. */
 function amountOutAfter(context: TransactionContext, refunded: string, refundFees: string): string | null {
   const rest =
@@ -80,7 +88,7 @@ export const transactionMachine = setup({
       assertEvent(event, 'REFUND_SENT');
       const totals = refundTotals(context, event.refund);
       const payments = [...(context.refunds?.payments ?? []), event.refund];
-      const full = compareAmounts(totals.amountRefunded, context.amountIn) === 0;
+      const full = compareAmounts(totals.amountRefunded, creditedAmount(context)) === 0;
       return {
         refunds: { ...totals, payments },
         amountOut: full ? '0' : (amountOutAfter(context, totals.amountRefunded, totals.amountFee) ?? '0'),
@@ -116,20 +124,29 @@ export const transactionMachine = setup({
         event.payment.assetCode === context.assetCode && event.payment.assetIssuer === context.assetIssuer
       );
     },
-    paidInFull: ({ context, event }) => {
+    paidExactly: ({ context, event }) => {
       assertEvent(event, 'PAYMENT_RECEIVED');
-      return compareAmounts(event.payment.amount, context.amountIn) >= 0;
+      return compareAmounts(event.payment.amount, context.amountIn) === 0;
+    },
+    overpaid: ({ context, event }) => {
+      assertEvent(event, 'PAYMENT_RECEIVED');
+      return compareAmounts(event.payment.amount, context.amountIn) > 0;
     },
     fundsReceived: ({ context }) => context.payment !== null,
+    // An under-paid transaction is never paid out: it can only be refunded.
+    fundsReceivedInFull: ({ context }) =>
+      context.payment !== null && compareAmounts(context.payment.amount, context.amountIn) >= 0,
     isFullRefund: ({ context, event }) => {
       assertEvent(event, 'REFUND_SENT');
-      return compareAmounts(refundTotals(context, event.refund).amountRefunded, context.amountIn) === 0;
+      return (
+        compareAmounts(refundTotals(context, event.refund).amountRefunded, creditedAmount(context)) === 0
+      );
     },
     isPartialRefund: ({ context, event }) => {
       assertEvent(event, 'REFUND_SENT');
       const totals = refundTotals(context, event.refund);
       return (
-        compareAmounts(totals.amountRefunded, context.amountIn) < 0 &&
+        compareAmounts(totals.amountRefunded, creditedAmount(context)) < 0 &&
         amountOutAfter(context, totals.amountRefunded, totals.amountFee) !== null
       );
     },
@@ -225,11 +242,27 @@ export const transactionMachine = setup({
       entry: [...enterStatus('pending_sender')],
       on: {
         PAYMENT_RECEIVED: [
-          // Exact or over-payment: credit what was expected; any excess is recorded as owed back.
           {
             target: 'pending_receiver.ready',
-            guard: and(['inTransactionAsset', 'paidInFull']),
+            guard: and(['inTransactionAsset', 'paidExactly']),
             actions: 'creditPayment',
+          },
+          // Over-payment: credit what was expected and ask for the excess to go back, once.
+          {
+            target: 'pending_receiver.ready',
+            guard: and(['inTransactionAsset', 'overpaid']),
+            actions: [
+              'creditPayment',
+              {
+                type: 'recordEffect',
+                // creditPayment, just before, has set excessAmount.
+                params: ({ context }) => ({
+                  kind: 'refund_excess' as const,
+                  amount: context.excessAmount ?? '0',
+                  idempotencyKey: `${context.id}:refund_excess`,
+                }),
+              },
+            ],
           },
           {
             target: 'error',
@@ -303,13 +336,15 @@ export const transactionMachine = setup({
         ERROR: { actions: assign({ statusMessage: ({ event }) => event.message }) },
         RECOVER: {
           target: 'pending_receiver.ready',
-          guard: 'fundsReceived',
+          guard: 'fundsReceivedInFull',
           actions: assign({ statusMessage: ({ event }) => event.message ?? null }),
         },
         REFUND_SENT: [
           { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
           { guard: 'isPartialRefund', actions: 'applyRefund' },
         ],
+        // Halted before any funds arrived: the payment deadline still ends it.
+        EXPIRE: { target: 'expired', guard: and(['deadlinePassed', not('fundsReceived')]) },
       },
     },
     completed: {

@@ -1,13 +1,53 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { MACHINES, toJson, toMermaid } from '../diagrams/index.ts';
 
-export async function exportMachine(options: { format: 'mermaid' | 'json'; machine: string; out?: string }) {
-  const machine = MACHINES[options.machine];
-  if (!machine) {
-    throw new Error(`unknown machine "${options.machine}"; known: ${Object.keys(MACHINES).join(', ')}`);
+export type ExportFormat = 'mermaid' | 'json';
+
+export function renderMachine(name: string, format: ExportFormat): string {
+  const machine = MACHINES[name];
+  if (!machine) throw new Error(`unknown machine "${name}"; known: ${Object.keys(MACHINES).join(', ')}`);
+  return format === 'mermaid' ? toMermaid(machine) : `${JSON.stringify(toJson(machine), null, 2)}\n`;
+}
+
+/** Markers around a generated diagram in a Markdown file, e.g. the README. */
+export function markers(name: string) {
+  return { start: `<!-- machine:${name}:start -->`, end: `<!-- machine:${name}:end -->` };
+}
+
+/** The Markdown block a document holds between the machine's markers (null when it has none). */
+export function embeddedBlock(document: string, name: string): string | null {
+  const { start, end } = markers(name);
+  const from = document.indexOf(start);
+  const to = document.indexOf(end);
+  return from === -1 || to < from ? null : document.slice(from + start.length, to);
+}
+
+export function mermaidBlock(diagram: string): string {
+  return `\n\`\`\`mermaid\n${diagram.trimEnd()}\n\`\`\`\n`;
+}
+
+export async function exportMachine(options: { format: ExportFormat; machine: string; out?: string; into?: string }) {
+  const text = renderMachine(options.machine, options.format);
+  if (options.into) {
+    const document = await readFile(options.into, 'utf8');
+    if (embeddedBlock(document, options.machine) === null) {
+      const { start, end } = markers(options.machine);
+      throw new Error(`${options.into} has no ${start} … ${end} block`);
+    }
+    const { start, end } = markers(options.machine);
+    const block = options.format === 'mermaid' ? mermaidBlock(text) : `\n\`\`\`json\n${text}\`\`\`\n`;
+    const updated = document.replace(
+      new RegExp(`${escape(start)}[\\s\\S]*?${escape(end)}`),
+      () => `${start}${block}${end}`,
+    );
+    await writeFile(options.into, updated);
+  } else if (options.out) {
+    await writeFile(options.out, text);
+  } else {
+    process.stdout.write(text);
   }
-  const text =
-    options.format === 'mermaid' ? toMermaid(machine) : `${JSON.stringify(toJson(machine), null, 2)}\n`;
-  if (options.out) await writeFile(options.out, text);
-  else process.stdout.write(text);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -43,6 +43,13 @@ export interface ClaimOptions {
   /** How long the claim holds; past it, another worker may take the row again. */
   leaseMs: number;
   now: Date;
+  /** Only rows of these kinds; rows of other kinds are left alone (default: every kind). */
+  kinds?: readonly string[];
+  /**
+   * Per-transaction order: a row is not claimed while an earlier row (lower id) of the same transaction
+   * and kind is pending or in flight. A row that failed for good no longer holds back the ones after it.
+   */
+  inOrder?: boolean;
 }
 
 /**
@@ -51,8 +58,9 @@ export interface ClaimOptions {
  * One statement, so it is atomic; SKIP LOCKED lets concurrent workers take disjoint rows without waiting.
  */
 export async function claimDue(db: Executor, options: ClaimOptions): Promise<OutboxRow[]> {
-  const { workerId, limit, leaseMs, now } = options;
-  const due = db
+  const { workerId, limit, leaseMs, now, kinds, inOrder = false } = options;
+  if (kinds !== undefined && kinds.length === 0) return [];
+  let due = db
     .selectFrom('outbox')
     .select('id')
     .where((eb) =>
@@ -60,12 +68,23 @@ export async function claimDue(db: Executor, options: ClaimOptions): Promise<Out
         eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
         eb.and([eb('state', '=', 'in_flight'), eb('claim_expires_at', '<=', now)]),
       ]),
-    )
-    .orderBy('next_attempt_at')
-    .orderBy('id')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked();
+    );
+  if (kinds !== undefined) due = due.where('kind', 'in', [...kinds]);
+  if (inOrder) {
+    due = due.where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('outbox as earlier')
+            .select('earlier.id')
+            .whereRef('earlier.transaction_id', '=', 'outbox.transaction_id')
+            .whereRef('earlier.kind', '=', 'outbox.kind')
+            .whereRef('earlier.id', '<', 'outbox.id')
+            .where('earlier.state', 'in', ['pending', 'in_flight']),
+        ),
+      ),
+    );
+  }
+  const query = due.orderBy('next_attempt_at').orderBy('id').limit(limit).forUpdate().skipLocked();
   const rows = await db
     .updateTable('outbox')
     .set((eb) => ({
@@ -74,7 +93,7 @@ export async function claimDue(db: Executor, options: ClaimOptions): Promise<Out
       claim_expires_at: new Date(now.getTime() + leaseMs),
       attempts: eb('attempts', '+', 1),
     }))
-    .where('id', 'in', due)
+    .where('id', 'in', query)
     .returningAll()
     .execute();
   return rows.sort((a, b) => compareIds(a.id, b.id));

@@ -116,6 +116,105 @@ describe.each(testDatabases())('outbox on $name', (database) => {
     });
   });
 
+  it('claims only the kinds asked for and leaves the others untouched', async () => {
+    await insertEffects(t.db, [
+      {
+        transactionId: 'tx-1',
+        seq: 1,
+        kind: 'execute_payout',
+        payload: {},
+        idempotencyKey: 'p',
+        nextAttemptAt: T0,
+      },
+      {
+        transactionId: 'tx-1',
+        seq: 1,
+        kind: 'status_changed',
+        payload: {},
+        idempotencyKey: 's',
+        nextAttemptAt: T0,
+      },
+      {
+        transactionId: null,
+        seq: null,
+        kind: 'customer_status_changed',
+        payload: {},
+        idempotencyKey: 'c',
+        nextAttemptAt: T0,
+      },
+    ]);
+    expect(await claimDue(t.db, { workerId: 'w', limit: 10, leaseMs: LEASE, now: T0, kinds: [] })).toEqual(
+      [],
+    );
+    const callbacks = await claimDue(t.db, {
+      workerId: 'w',
+      limit: 10,
+      leaseMs: LEASE,
+      now: T0,
+      kinds: ['status_changed', 'customer_status_changed'],
+    });
+    expect(callbacks.map((r) => r.idempotency_key)).toEqual(['s', 'c']);
+    const payout = await t.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('idempotency_key', '=', 'p')
+      .executeTakeFirst();
+    expect(payout).toMatchObject({ state: 'pending', attempts: 0, claimed_by: null });
+    expect((await claim('other', T0)).map((r) => r.idempotency_key)).toEqual(['p']);
+  });
+
+  it('in order: holds a transaction’s later rows of a kind until the earlier one is settled', async () => {
+    await t.db.insertInto('transactions').values(transactionRow('tx-2')).execute();
+    await addEffects(3);
+    await insertEffects(t.db, [
+      {
+        transactionId: 'tx-2',
+        seq: 1,
+        kind: 'status_changed',
+        payload: {},
+        idempotencyKey: 'tx-2:1',
+        nextAttemptAt: T0,
+      },
+      {
+        transactionId: 'tx-1',
+        seq: 9,
+        kind: 'execute_payout',
+        payload: {},
+        idempotencyKey: 'pay',
+        nextAttemptAt: T0,
+      },
+    ]);
+    const inOrder = (now: Date) =>
+      claimDue(t.db, {
+        workerId: 'w',
+        limit: 10,
+        leaseMs: LEASE,
+        now,
+        kinds: ['status_changed'],
+        inOrder: true,
+      });
+
+    const [first, other, ...none] = await inOrder(T0);
+    expect([first?.idempotency_key, other?.idempotency_key, none]).toEqual(['tx-1:1:0', 'tx-2:1', []]);
+    // tx-1's first callback is in flight: its second waits, even once due.
+    expect(await inOrder(at(1))).toEqual([]);
+
+    // Back to pending with a retry later: still holds back the rest.
+    await markFailed(t.db, first!.id, 'answered 500', at(10_000), 'w');
+    expect(await inOrder(at(5_000))).toEqual([]);
+    const [retried] = await inOrder(at(10_000));
+    expect(retried?.id).toBe(first!.id);
+    await markDone(t.db, retried!.id, 'w');
+    const [second, ...rest] = await inOrder(at(10_000));
+    expect([second?.idempotency_key, rest]).toEqual(['tx-1:2:0', []]);
+
+    // Failed for good: it no longer blocks the next one.
+    await markFailed(t.db, second!.id, 'gave up', null, 'w');
+    expect((await inOrder(at(10_000))).map((r) => r.idempotency_key)).toEqual(['tx-1:3:0']);
+    // Without inOrder nothing is held back (the payout kind was never gated by the callbacks).
+    expect((await claim('x', at(10_000))).map((r) => r.idempotency_key)).toEqual(['pay']);
+  });
+
   it.skipIf(database.name !== 'postgres')(
     'skips rows another connection holds, without waiting',
     async () => {
