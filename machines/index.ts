@@ -31,3 +31,31 @@ export type {
 export type { TransactionContext, TransactionInput, FeeDetails, Refunds } from './transaction/context.ts';
 export type { TransactionEffect, TransactionEffectKind } from './transaction/effects.ts';
 export type { TransactionSnapshot, PersistedTransaction, Step, StepResult } from './transaction/step.ts';
+
+// SEP-12 customer status (per customer type) and the SEP-9 field vocabulary.
+export { customerMachine, missingFields } from './customer/customer.machine.ts';
+export {
+  startCustomer,
+  stepCustomer,
+  stepCustomerAll,
+  persistCustomer,
+  restoreCustomer,
+  customerStatusOf,
+  acceptedCustomerEvents,
+  fieldStatusOf,
+  fieldsToSend,
+} from './customer/step.ts';
+export {
+  CUSTOMER_STATUSES,
+  CUSTOMER_STATUS_DESCRIPTIONS,
+  FIELD_STATUSES,
+  isCustomerStatus,
+  worstStatus,
+} from './customer/statuses.ts';
+export { CUSTOMER_EVENT_TYPES } from './customer/events.ts';
+export { SEP9_FIELDS, isSep9Field, describeSep9Field } from './customer/sep9-fields.ts';
+export type { CustomerStatus, FieldStatus } from './customer/statuses.ts';
+export type { CustomerEvent, CustomerEventType } from './customer/events.ts';
+export type { CustomerContext, CustomerInput } from './customer/customer.machine.ts';
+export type { CustomerSnapshot, PersistedCustomer, CustomerStepResult } from './customer/step.ts';
+export type { Sep9Field, Sep9FieldType } from './customer/sep9-fields.ts';

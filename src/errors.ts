@@ -14,6 +14,8 @@ export const ERRORS = {
   too_many_requests: { status: 429, message: 'too many requests' },
   not_ready: { status: 503, message: 'not ready' },
   internal: { status: 500, message: 'internal error' },
+  horizon_unavailable: { status: 503, message: 'Horizon is unavailable; try again later' },
+  payload_too_large: { status: 413, message: 'the request is too large' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -6,9 +6,12 @@ import { createBus, type BusSubscription, type EventBus } from './bus/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.ts';
 import { buildApp } from './http/app.ts';
+import { callbackHandlers, DEFAULT_RELAY_SETTINGS, startOutboxRelay } from './effects/index.ts';
 import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
+import { hostname } from 'node:os';
 
-export const ROLES = ['http', 'actors'] as const;
+/** `relay` delivers outbox effects (signed callbacks); any number may run, each claims its own rows. */
+export const ROLES = ['http', 'actors', 'relay'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Mooring {
@@ -48,6 +51,17 @@ export async function startMooring(
     if (roles.has('actors')) {
       subscription = await routeEventsToActors(bus, host, log.child({ role: 'actors' }));
       opened.unshift({ close: () => subscription!.stop() });
+    }
+
+    if (roles.has('relay')) {
+      const relay = startOutboxRelay({
+        db: database.db,
+        handlers: callbackHandlers({ db: database.db, config }),
+        workerId: `relay-${hostname()}-${process.pid}`,
+        ...DEFAULT_RELAY_SETTINGS,
+        log: log.child({ role: 'relay' }),
+      });
+      opened.unshift({ close: () => relay.stop() });
     }
 
     let app: FastifyInstance | null = null;

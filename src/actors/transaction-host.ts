@@ -32,14 +32,22 @@ export type ApplyOutcome =
   | { outcome: 'applied'; transactionId: string; status: TransactionStatus; version: number }
   | { outcome: 'duplicate'; transactionId: string; status: TransactionStatus; version: number };
 
+export interface ApplyOptions {
+  alongside?: (trx: Transaction<Database>) => Promise<void>;
+}
+
 export interface TransactionHost {
   /** Creates a transaction, optionally applying its first events (e.g. ACCOUNT_ASSIGNED) atomically with it. */
   create(
     input: TransactionInput,
     options: { eventId: string; then?: TransactionEvent[] },
   ): Promise<ApplyOutcome>;
-  /** Applies one event exactly once (by `eventId`). Throws EventRejectedError when the state does not take it. */
-  apply(envelope: TransactionEventEnvelope): Promise<ApplyOutcome>;
+  /**
+   * Applies one event exactly once (by `eventId`). Throws EventRejectedError when the state does not take it.
+   * `alongside` runs in the same database transaction, after the event (also when it is a duplicate): the
+   * Horizon watcher moves its cursor there, so the cursor and the credit commit together or not at all.
+   */
+  apply(envelope: TransactionEventEnvelope, options?: ApplyOptions): Promise<ApplyOutcome>;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -85,14 +93,20 @@ export function createTransactionHost({ db }: { db: Kysely<Database> }): Transac
     });
   }
 
-  async function apply({ eventId, transactionId, event }: TransactionEventEnvelope): Promise<ApplyOutcome> {
+  async function apply(
+    { eventId, transactionId, event }: TransactionEventEnvelope,
+    options: ApplyOptions = {},
+  ): Promise<ApplyOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await write(async (trx) => {
           const row = await lockTransaction(trx, transactionId);
           if (!row) throw new TransactionNotFoundError(transactionId);
           const seen = await findEvent(trx, transactionId, eventId);
-          if (seen) return duplicate(transactionId, seen);
+          if (seen) {
+            await options.alongside?.(trx);
+            return duplicate(transactionId, seen);
+          }
           const current = restore(row.snapshot as unknown as PersistedTransaction);
           const before = row.status as TransactionStatus;
           const step = accept(transactionId, { snapshot: current, status: before, effects: [] }, event);
@@ -105,6 +119,7 @@ export function createTransactionHost({ db }: { db: Kysely<Database> }): Transac
           );
           if (!updated) throw new VersionConflictError(transactionId, row.version);
           await record(trx, transactionId, row.version + 1, eventId, event, before, step);
+          await options.alongside?.(trx);
           return {
             outcome: 'applied' as const,
             transactionId,

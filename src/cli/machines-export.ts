@@ -23,10 +23,15 @@ export function embeddedBlock(document: string, name: string): string | null {
 }
 
 export function mermaidBlock(diagram: string): string {
-  return `\n\`\`\`mermaid\n${diagram.trimEnd()}\n\`\`\`\n`;
+  return `\n\n\`\`\`mermaid\n${diagram.trimEnd()}\n\`\`\`\n\n`;
 }
 
-export async function exportMachine(options: { format: ExportFormat; machine: string; out?: string; into?: string }) {
+export async function exportMachine(options: {
+  format: ExportFormat;
+  machine: string;
+  out?: string;
+  into?: string;
+}) {
   const text = renderMachine(options.machine, options.format);
   if (options.into) {
     const document = await readFile(options.into, 'utf8');

@@ -43,7 +43,10 @@ machines
   .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'json']).default('mermaid'))
   .option('--machine <name>', 'which machine', 'transaction')
   .option('--out <file>', 'write to a file instead of stdout')
-  .option('--into <file>', 'replace the block between <!-- machine:NAME:start/end --> markers in a Markdown file')
+  .option(
+    '--into <file>',
+    'replace the block between <!-- machine:NAME:start/end --> markers in a Markdown file',
+  )
   .action(async (options: { format: 'mermaid' | 'json'; machine: string; out?: string; into?: string }) => {
     await exportMachine(options);
   });

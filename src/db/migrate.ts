@@ -1,10 +1,16 @@
 import type { Kysely } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { Migrator, NO_MIGRATIONS, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as initial from './migrations/2026-11-24-001-initial.ts';
+import * as sep10Challenges from './migrations/2026-11-24-002-sep10-challenges.ts';
+import * as customers from './migrations/2026-11-24-003-customers.ts';
+import * as referenceRails from './migrations/2026-11-24-005-reference-rails.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24-001-initial': initial,
+  '2026-11-24-002-sep10-challenges': sep10Challenges,
+  '2026-11-24-003-customers': customers,
+  '2026-11-24-005-reference-rails': referenceRails,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -21,4 +27,10 @@ export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
     throw new Error(`Database migration ${failed} failed: ${reason}`, { cause: error });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Reverts every migration, newest first (tests and `down` checks). */
+export async function migrateToNothing<DB>(db: Kysely<DB>): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateTo(NO_MIGRATIONS);
+  if (error !== undefined) throw new Error('reverting the migrations failed', { cause: error });
 }

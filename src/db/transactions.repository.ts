@@ -135,3 +135,35 @@ export async function findTransaction(db: Db, id: string, sendingAnchor?: string
   if (sendingAnchor !== undefined) query = query.where('sending_anchor', '=', sendingAnchor);
   return query.executeTakeFirst();
 }
+
+/**
+ * Sets (replaces) the callback URL of a transaction owned by `sendingAnchor`. Not part of the machine's
+ * state, so it never bumps the version. False when there is no such transaction for that owner.
+ */
+export async function setCallbackUrl(
+  db: Db,
+  id: string,
+  sendingAnchor: string,
+  url: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('transactions')
+    .set({ callback_url: url })
+    .where('id', '=', id)
+    .where('sending_anchor', '=', sendingAnchor)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** The sequence number of the transaction's latest event of `eventType`, or null if it never had one. */
+export async function lastEventSeq(db: Db, transactionId: string, eventType: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('transaction_events')
+    .select('seq')
+    .where('transaction_id', '=', transactionId)
+    .where('event_type', '=', eventType)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? Number(row.seq) : null;
+}

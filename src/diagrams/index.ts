@@ -1,6 +1,6 @@
 // Public surface of src/diagrams/: diagrams generated from machine definitions, never drawn by hand.
 import type { AnyStateMachine } from 'xstate';
-import { transactionMachine } from '../../machines/index.ts';
+import { customerMachine, transactionMachine } from '../../machines/index.ts';
 
 export { toJson } from './graph.ts';
 export { toMermaid, renderMermaid, transitionLabel, eventLabel, mermaidText } from './mermaid.ts';
@@ -12,4 +12,5 @@ export type { MermaidOptions } from './mermaid.ts';
 /** Every machine the project draws, by name (`mooring machines export` and the viewer read this). */
 export const MACHINES: Readonly<Record<string, AnyStateMachine>> = Object.freeze({
   transaction: transactionMachine,
+  customer: customerMachine,
 });

@@ -1,10 +1,18 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
 import { sql, type Kysely } from 'kysely';
 import type { TransactionHost } from '../actors/transaction-host.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { errorBody, MooringError } from '../errors.ts';
 import type { HorizonAccounts } from '../stellar/horizon-accounts.ts';
+import type { CustomerIntegration } from '../integrations/customer-integration.ts';
+import type { Sep31Integration } from '../integrations/sep31-integration.ts';
+import { sep1Routes } from './sep1.routes.ts';
+import { sep10Routes } from './sep10.routes.ts';
+import { sep12Routes } from './sep12.routes.ts';
+import { sep31Routes } from './sep31.routes.ts';
+import { PATHS } from './urls.ts';
 
 export interface AppDeps {
   config: Config;
@@ -15,7 +23,12 @@ export interface AppDeps {
   clock?: () => Date;
   /** Each check resolves when its part is usable; /ready answers 503 naming the first that is not. */
   readiness?: Record<string, () => Promise<void>>;
-  logger?: boolean | object;
+  /** The process logger (pino); without it the app logs nothing (tests). */
+  logger?: FastifyBaseLogger;
+  /** SEP-31 business logic; defaults to the reference integration (decides from config). */
+  integration?: Sep31Integration;
+  /** SEP-12 decisions (customer status per type); defaults to the reference integration (format checks). */
+  customerIntegration?: CustomerIntegration;
 }
 
 /**
@@ -23,7 +36,9 @@ export interface AppDeps {
  * `main.ts` owns listen and shutdown.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, trustProxy: true });
+  const app = (
+    deps.logger ? Fastify({ loggerInstance: deps.logger, trustProxy: true }) : Fastify({ trustProxy: true })
+  ) as FastifyInstance;
 
   app.setErrorHandler((error: FastifyError | MooringError, request, reply) => {
     const known =
@@ -58,6 +73,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     return { status: 'ready' };
   });
+
+  // Registered before the routes so it sees their schemas: one declaration gives validation and the document.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Mooring: SEP-31 receiving anchor',
+        version: '0.1.0',
+        description: 'SEP-1, SEP-10, SEP-12 and SEP-31 endpoints for sending anchors.',
+      },
+      components: { securitySchemes: { sep10: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  // SEP routes
+  await app.register((instance) => sep1Routes(instance, deps), { prefix: PATHS.toml });
+  await app.register((instance) => sep10Routes(instance, deps), { prefix: PATHS.auth });
+  await app.register((instance) => sep31Routes(instance, deps), { prefix: PATHS.sep31 });
+  await app.register((instance) => sep12Routes(instance, deps), { prefix: PATHS.sep12 });
 
   return app;
 }

@@ -1,13 +1,15 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrateToLatest } from '../../../src/db/migrate.ts';
-import { down, up } from '../../../src/db/migrations/2026-11-24-001-initial.ts';
+import { migrateToLatest, migrateToNothing } from '../../../src/db/migrate.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
 
 const TABLES = [
+  'customer_files',
+  'customer_transactions',
   'customers',
   'horizon_cursors',
   'outbox',
+  'sep10_challenges',
   'transaction_events',
   'transactions',
   'unmatched_payments',
@@ -53,11 +55,10 @@ describe.each(testDatabases())('migrations on $name', (database) => {
     ]);
   });
 
-  it('down removes the schema and up restores it', async () => {
-    const raw = t.db as unknown as Kysely<unknown>; // migrations are untyped on purpose
-    await down(raw);
+  it('down removes the schema, newest migration first, and up restores it', async () => {
+    await migrateToNothing(t.db);
     expect(await tableNames()).toEqual([]);
-    await up(raw);
+    await migrateToLatest(t.db);
     expect(await tableNames()).toEqual(TABLES);
   });
 });

@@ -1,0 +1,346 @@
+/**
+ * SEP-31 (v3.1.0) for the receiving anchor: `GET /info`, `POST /transactions`, `GET /transactions/:id`
+ * (and `?id=`), the deprecated `PATCH /transactions/:id`, and `PUT /transactions/:id/callback`.
+ * Commands go to the transaction actors through the host; queries read the read model, scoped to the
+ * authenticated sending anchor (its SEP-10 `sub`): another anchor's transaction is a 404.
+ * @see https://github.com/stellar/stellar-protocol/blob/master/ecosystem/sep-0031.md
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type {
+  PersistedTransaction,
+  TransactionEvent,
+  TransactionInput,
+  TransactionStatus,
+} from '../../machines/index.ts';
+import { EventRejectedError, TransactionNotFoundError, UniquenessError } from '../actors/errors.ts';
+import type { AssetConfig, Config } from '../config/index.ts';
+import type { TransactionRow } from '../db/index.ts';
+import { customerStatusForType } from '../db/customers.repository.ts';
+import { findTransaction, lastEventSeq, setCallbackUrl } from '../db/transactions.repository.ts';
+import { checkCallbackUrl } from '../effects/callback-url.ts';
+import { MooringError } from '../errors.ts';
+import { createReferenceSep31Integration } from '../integrations/reference/sep31.ts';
+import type { Sep31Integration } from '../integrations/sep31-integration.ts';
+import type { AppDeps } from './app.ts';
+import { requireSep10, type Sep10Identity } from './auth.ts';
+import {
+  CallbackBody,
+  ErrorResponse,
+  InfoQuery,
+  type InfoAssetEntry,
+  InfoResponse,
+  PatchTransactionBody,
+  PostTransactionBody,
+  PostTransactionResponse,
+  TransactionParams,
+  TransactionQuery,
+  TransactionResponse,
+} from './sep31.schemas.ts';
+import { priceTransaction, stellarAssetId } from './sep31/fees.ts';
+import { newHashMemo } from './sep31/memo.ts';
+import { isRecord, RECEIVER_TYPE, SENDER_TYPE, validatePost } from './sep31/validate-post.ts';
+import { toSep31Transaction } from './sep31.view.ts';
+
+const MEMO_CONSTRAINT = 'transactions_stellar_memo_key';
+const MAX_MEMO_ATTEMPTS = 5;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const bad = (message: string) => new MooringError('bad_request', message);
+const notFound = () => new MooringError('not_found', 'transaction not found');
+const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+
+export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const { config, db, host } = deps;
+  const integration: Sep31Integration = deps.integration ?? createReferenceSep31Integration(config);
+  const now = () => deps.clock?.() ?? new Date();
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  // onRequest: a caller without a valid partner token gets its 403 before the body is even parsed.
+  const authenticated = [
+    requireSep10(config, { status: 403, ...(deps.clock && { clock: deps.clock }) }),
+    async (request: FastifyRequest) => {
+      if (!(await isSendingAnchor(config, integration, identity(request)))) {
+        throw new MooringError('forbidden', 'this account is not a registered sending anchor');
+      }
+    },
+  ];
+
+  /** A transaction of the calling sending anchor, or a 404 (unknown and foreign look the same). */
+  async function owned(request: FastifyRequest, id: string | undefined): Promise<TransactionRow> {
+    if (id === undefined || !UUID.test(id)) throw notFound();
+    const row = await findTransaction(db, id, identity(request).sub);
+    if (!row) throw notFound();
+    return row;
+  }
+
+  const view = (row: TransactionRow) => ({
+    transaction: toSep31Transaction(row.status, (row.snapshot as unknown as PersistedTransaction).context),
+  });
+
+  // Anonymous on purpose: sending anchors (and SDF's conformance checks) read it before authenticating.
+  r.get(
+    '/info',
+    { schema: { querystring: InfoQuery, response: { 200: InfoResponse, 400: ErrorResponse } } },
+    async (request) => {
+      const lang = request.query.lang ?? null;
+      const receive: Record<string, InfoAssetEntry> = {};
+      for (const asset of config.assets) {
+        if (!asset.sep31.enabled) continue;
+        receive[asset.code] = { ...(await integration.info(asset, lang)), ...infoOf(asset, config) };
+      }
+      return { receive };
+    },
+  );
+
+  r.post(
+    '/transactions',
+    {
+      onRequest: authenticated,
+      schema: { body: PostTransactionBody, response: { 201: PostTransactionResponse, ...errors } },
+    },
+    async (request, reply) => {
+      const caller = identity(request);
+      if (!isRecord(request.body)) throw bad('the request body must be a JSON object');
+      const { asset, request: post } = await validatePost(request.body, config, (id, type) =>
+        // SEP-12's view: this anchor's customer (account, and memo if the token has one), status per type.
+        customerStatusForType(db, id, { account: caller.account, memo: caller.memo }, type),
+      );
+      const pricing = priceTransaction(asset, post.amount);
+      if (pricing.amountOut === null) {
+        throw bad(`amount ${post.amount} does not cover the fee of ${pricing.fee.total} ${asset.code}`);
+      }
+      const id = randomUUID();
+      const verdict = await integration.processPostRequest(post, {
+        transactionId: id,
+        sendingAnchor: caller,
+        asset,
+        amountIn: pricing.amountIn,
+        amountOut: pricing.amountOut,
+        fee: pricing.fee,
+      });
+      if (!('ok' in verdict)) {
+        if (verdict.error === 'customer_info_needed') {
+          throw new MooringError('customer_info_needed', 'customer_info_needed', {
+            ...(typeof verdict.type === 'string' && { type: verdict.type }),
+          });
+        }
+        throw bad(verdict.error || 'the transaction was refused');
+      }
+
+      const at = now();
+      const assetId = stellarAssetId(asset);
+      const input: TransactionInput = {
+        id,
+        sendingAnchor: caller.sub,
+        startedAt: at.toISOString(),
+        assetCode: asset.code,
+        assetIssuer: asset.issuer,
+        amountInAsset: assetId,
+        amountIn: pricing.amountIn,
+        amountOutAsset: assetId,
+        amountOut: pricing.amountOut,
+        feeDetails: pricing.fee,
+        fundingMethod: post.fundingMethod,
+        quoteId: null,
+        senderId: post.senderId,
+        receiverId: post.receiverId,
+        refundMemo: post.refundMemo,
+        refundMemoType: post.refundMemoType,
+        expiresAt: new Date(at.getTime() + config.paymentDeadlineSeconds * 1000).toISOString(),
+        fields: post.fields,
+      };
+      const memo = await createWithUniqueMemo(deps, input, asset, at);
+      return reply.status(201).send({
+        id,
+        stellar_account_id: asset.distributionAccount,
+        stellar_memo_type: memo.type,
+        stellar_memo: memo.value,
+      });
+    },
+  );
+
+  r.get(
+    '/transactions/:id',
+    {
+      onRequest: authenticated,
+      schema: { params: TransactionParams, response: { 200: TransactionResponse, ...errors } },
+    },
+    async (request) => view(await owned(request, request.params.id)),
+  );
+
+  // The polling form of SEPS.md §9.4: `GET /transactions?id=<id>`.
+  r.get(
+    '/transactions',
+    {
+      onRequest: authenticated,
+      schema: { querystring: TransactionQuery, response: { 200: TransactionResponse, ...errors } },
+    },
+    async (request) => {
+      if (request.query.id === undefined || request.query.id === '') throw bad('id is required');
+      return view(await owned(request, request.query.id));
+    },
+  );
+
+  r.patch(
+    '/transactions/:id',
+    {
+      onRequest: authenticated,
+      schema: {
+        params: TransactionParams,
+        body: PatchTransactionBody,
+        response: { 200: TransactionResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const row = await owned(request, request.params.id);
+      const values = request.body.fields.transaction;
+      for (const [name, value] of Object.entries(values)) {
+        if (name.includes('\u0000') || value.includes('\u0000')) {
+          throw bad('fields must not contain NUL characters');
+        }
+      }
+      if (row.status === 'pending_transaction_info_update') checkRequestedFields(row, values);
+      // One update per request for information: a retried PATCH (same body, same request) is a duplicate.
+      const requestSeq = await lastEventSeq(db, row.id, 'TRANSACTION_INFO_NEEDED');
+      if (requestSeq === null) {
+        throw bad(
+          `no transaction information was requested for transaction ${row.id} (status ${row.status})`,
+        );
+      }
+      const event: TransactionEvent = { type: 'TRANSACTION_INFO_UPDATED', at: now().toISOString(), values };
+      try {
+        await host.apply({ eventId: `patch:${requestSeq}:${digest(values)}`, transactionId: row.id, event });
+      } catch (error) {
+        throw translateHostError(error, row.status);
+      }
+      return view(await owned(request, row.id));
+    },
+  );
+
+  r.put(
+    '/transactions/:id/callback',
+    {
+      onRequest: authenticated,
+      schema: {
+        params: TransactionParams,
+        body: CallbackBody,
+        response: { 204: Type.Null({ description: 'No Content' }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const row = await owned(request, request.params.id);
+      const { url } = request.body;
+      if (url.includes('\u0000')) throw bad('callback url must not contain NUL characters');
+      const problem = await checkCallbackUrl(url, { sandbox: config.sandbox });
+      if (problem !== null) throw bad(problem);
+      if (!(await setCallbackUrl(db, row.id, identity(request).sub, url))) throw notFound();
+      return reply.status(204).send(null);
+    },
+  );
+}
+
+function identity(request: FastifyRequest): Sep10Identity {
+  if (!request.sep10) throw new MooringError('unauthorized', 'authentication required');
+  return request.sep10;
+}
+
+/** Contracted in config (or sandbox open access), and accepted by the integration. */
+async function isSendingAnchor(
+  config: Pick<Config, 'sendingAnchors' | 'allowAnySendingAnchor'>,
+  integration: Sep31Integration,
+  caller: Sep10Identity,
+): Promise<boolean> {
+  const contracted =
+    config.allowAnySendingAnchor ||
+    config.sendingAnchors.some((anchor) => anchor.signingKeys.includes(caller.account));
+  return contracted && (await integration.validSendingAnchor(caller));
+}
+
+/** One asset's `/info` entry. Amounts are JSON numbers here, and only here (display). */
+function infoOf(asset: AssetConfig, config: Pick<Config, 'sep12'>) {
+  const sep12Type = (type: string) => {
+    const configured = config.sep12.types[type];
+    return { types: configured ? { [type]: { description: configured.description } } : {} };
+  };
+  return {
+    enabled: true,
+    quotes_supported: asset.sep31.quotesSupported,
+    quotes_required: asset.sep31.quotesRequired,
+    fee_fixed: Number(asset.sep31.feeFixed),
+    fee_percent: Number(asset.sep31.feePercent),
+    min_amount: Number(asset.sep31.minAmount),
+    max_amount: Number(asset.sep31.maxAmount),
+    funding_methods: [...asset.sep31.fundingMethods],
+    sep12: { sender: sep12Type(SENDER_TYPE), receiver: sep12Type(RECEIVER_TYPE) },
+  };
+}
+
+/**
+ * Creates the transaction and assigns its receiving account and a fresh hash memo in one step. The unique
+ * index on (account, memo type, memo) refuses a colliding memo; we then draw another (bounded).
+ */
+async function createWithUniqueMemo(deps: AppDeps, input: TransactionInput, asset: AssetConfig, at: Date) {
+  for (let attempt = 1; ; attempt++) {
+    const memo = newHashMemo();
+    try {
+      await deps.host.create(input, {
+        eventId: 'create',
+        then: [
+          {
+            type: 'ACCOUNT_ASSIGNED',
+            at: at.toISOString(),
+            stellarAccountId: asset.distributionAccount,
+            stellarMemoType: memo.type,
+            stellarMemo: memo.value,
+          },
+        ],
+      });
+      return memo;
+    } catch (error) {
+      if (error instanceof UniquenessError && error.constraint === MEMO_CONSTRAINT) {
+        if (attempt < MAX_MEMO_ATTEMPTS) continue;
+        throw new MooringError(
+          'conflict',
+          'could not assign a unique memo; please retry',
+          {},
+          { cause: error },
+        );
+      }
+      throw translateHostError(error, null);
+    }
+  }
+}
+
+/** Every field asked for (and not optional) must be given; nothing that was not asked for. */
+function checkRequestedFields(row: TransactionRow, values: Record<string, string>) {
+  const requested = (row.snapshot as unknown as PersistedTransaction).context.requiredInfoUpdates ?? {};
+  const unexpected = Object.keys(values).filter((name) => !Object.hasOwn(requested, name));
+  if (unexpected.length > 0) throw bad(`fields not requested for this transaction: ${unexpected.join(', ')}`);
+  const missing = Object.entries(requested)
+    .filter(([name, spec]) => spec.optional !== true && (values[name] ?? '').trim() === '')
+    .map(([name]) => name);
+  if (missing.length > 0) throw bad(`missing required fields: ${missing.join(', ')}`);
+}
+
+function digest(values: Record<string, string>): string {
+  const canonical = JSON.stringify(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The host's refusals are the client's problem (4xx), never a 500. */
+function translateHostError(error: unknown, status: TransactionStatus | null): unknown {
+  if (error instanceof EventRejectedError) {
+    return bad(
+      error.eventType === 'TRANSACTION_INFO_UPDATED'
+        ? `transaction is not awaiting transaction information (status ${error.status}); ` +
+            'PATCH is only accepted in pending_transaction_info_update'
+        : `the transaction cannot take this request in status ${status ?? error.status}`,
+    );
+  }
+  if (error instanceof TransactionNotFoundError) return notFound();
+  if (error instanceof UniquenessError) return new MooringError('conflict', undefined, {}, { cause: error });
+  return error;
+}

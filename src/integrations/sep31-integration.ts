@@ -1,0 +1,57 @@
+import type { FeeDetails, MemoType } from '../../machines/index.ts';
+import type { AssetConfig } from '../config/index.ts';
+import type { Sep10Identity } from '../http/auth.ts';
+
+/**
+ * The anchor's SEP-31 business logic, as the SEP-31 routes call it. Mirrors Polaris's
+ * `SEP31ReceiverIntegration` (`info`, `valid_sending_anchor`, `process_post_request`), typed.
+ * Mooring does the protocol work first (authentication, validation, limits, KYC status, fees); the
+ * integration only adds what the business decides.
+ */
+export interface Sep31Integration {
+  /**
+   * Extra fields for one asset's entry in `GET /info` (e.g. the deprecated `fields`). Mooring's own fields
+   * (`enabled`, limits, fees, `funding_methods`, `sep12`, quotes) always win over a key returned here.
+   */
+  info(asset: AssetConfig, lang: string | null): Promise<Record<string, unknown>>;
+
+  /** May this authenticated account send payments? Asked after Mooring's own `sendingAnchors` check. */
+  validSendingAnchor(identity: Sep10Identity): Promise<boolean>;
+
+  /**
+   * Last word on a `POST /transactions` that passed every protocol check, before the transaction exists.
+   * `{ error: 'customer_info_needed', type }` becomes the SEP's 400 `customer_info_needed` body; any other
+   * `error` becomes a 400 `{"error": <text>}`.
+   */
+  processPostRequest(request: Sep31PostRequest, context: Sep31PostContext): Promise<Sep31PostResult>;
+}
+
+/** A validated `POST /transactions` body, in our names. */
+export interface Sep31PostRequest {
+  assetCode: string;
+  assetIssuer: string;
+  /** Canonical decimal string. */
+  amount: string;
+  fundingMethod: string | null;
+  senderId: string | null;
+  receiverId: string | null;
+  lang: string | null;
+  refundMemo: string | null;
+  refundMemoType: MemoType | null;
+  /** Legacy `fields.transaction` values (flat strings only). */
+  fields: Record<string, string>;
+}
+
+/** What Mooring worked out for the request. */
+export interface Sep31PostContext {
+  /** The id the transaction will get if the request is accepted. */
+  transactionId: string;
+  sendingAnchor: Sep10Identity;
+  asset: AssetConfig;
+  amountIn: string;
+  amountOut: string;
+  fee: FeeDetails;
+}
+
+export type Sep31PostResult =
+  { ok: true } | { error: 'customer_info_needed'; type?: string } | { error: string; type?: undefined };

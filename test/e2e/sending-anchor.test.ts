@@ -1,0 +1,181 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Networks, StellarToml, TransactionBuilder, type Transaction } from '@stellar/stellar-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
+import { KEYS, testConfigFile } from '../helpers/app.ts';
+import { freePort, startMooringProcess, waitForHttp, type RunningProcess } from '../helpers/process.ts';
+
+/**
+ * A sending anchor completes the SEP-31 set-up against a real `mooring serve` process, using only the
+ * Stellar SDK and the SEP texts: stellar.toml → SEP-10 → SEP-12 → /info → POST/GET transaction → callback.
+ */
+describe('a sending anchor against `mooring serve`', () => {
+  const { acme, issuer, distribution } = KEYS;
+  let dir: string;
+  let horizon: FakeHorizon;
+  let server: RunningProcess;
+  let domain: string;
+  let toml: StellarToml.Api.StellarToml;
+  let token: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mooring-sa-'));
+    horizon = await startFakeHorizon();
+    horizon.addAccount(acme.publicKey());
+    const port = await freePort();
+    domain = `localhost:${port}`;
+    // The foundation issue's example config, without jwtSecret: Mooring runs in sandbox mode (local callbacks).
+    const { jwtSecret: _generated, ...file } = testConfigFile({
+      homeDomain: domain,
+      horizonUrl: horizon.url,
+    });
+    await writeFile(join(dir, 'mooring.json'), JSON.stringify(file));
+    server = startMooringProcess(['serve'], {
+      PORT: `${port}`,
+      MOORING_CONFIG: join(dir, 'mooring.json'),
+      MOORING_DATA_DIR: join(dir, 'data'),
+    });
+    await waitForHttp(`http://127.0.0.1:${port}/ready`, server);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await horizon?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function call(method: string, url: string, body?: unknown) {
+    const response = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several SEP shapes
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+  }
+
+  it('reads stellar.toml with the SDK', async () => {
+    toml = await StellarToml.Resolver.resolve(domain, { allowHttp: true });
+    expect(toml.NETWORK_PASSPHRASE).toBe(Networks.TESTNET);
+    expect(toml.WEB_AUTH_ENDPOINT).toBe(`http://${domain}/auth`);
+    expect(toml.DIRECT_PAYMENT_SERVER).toBe(`http://${domain}/sep31`);
+    expect(toml.KYC_SERVER).toBe(`http://${domain}/sep12`);
+    expect(toml.CURRENCIES?.[0]).toMatchObject({ code: 'USDC', issuer: issuer.publicKey() });
+  });
+
+  it('authenticates with SEP-10, signing the challenge with the SDK', async () => {
+    const challenge = await fetch(`${toml.WEB_AUTH_ENDPOINT}?account=${acme.publicKey()}`);
+    expect(challenge.status).toBe(200);
+    const { transaction, network_passphrase } = (await challenge.json()) as Record<string, string>;
+    expect(network_passphrase).toBe(Networks.TESTNET);
+    const signed = TransactionBuilder.fromXDR(transaction!, network_passphrase!) as Transaction;
+    expect(signed.source).toBe(toml.SIGNING_KEY);
+    signed.sign(acme);
+    const response = await fetch(toml.WEB_AUTH_ENDPOINT!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ transaction: signed.toXDR() }),
+    });
+    expect(response.status).toBe(200);
+    token = ((await response.json()) as { token: string }).token;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(claims).toMatchObject({ sub: acme.publicKey(), iss: toml.WEB_AUTH_ENDPOINT });
+  });
+
+  let senderId: string;
+  let receiverId: string;
+  it('registers sender and receiver with SEP-12 until ACCEPTED', async () => {
+    const kyc = toml.KYC_SERVER!;
+    const needs = await call('GET', `${kyc}/customer?type=sep31-receiver&memo=2`);
+    expect(needs.body).toMatchObject({ status: 'NEEDS_INFO' });
+    expect(Object.keys(needs.body!.fields)).toEqual(
+      expect.arrayContaining(['first_name', 'last_name', 'bank_account_number', 'bank_number']),
+    );
+    const sender = await call('PUT', `${kyc}/customer`, {
+      memo: '1',
+      type: 'sep31-sender',
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+    });
+    expect([200, 202]).toContain(sender.status);
+    senderId = sender.body!.id;
+    const receiver = await call('PUT', `${kyc}/customer`, {
+      memo: '2',
+      type: 'sep31-receiver',
+      first_name: 'Grace',
+      last_name: 'Hopper',
+      bank_account_number: '12345678',
+      bank_number: '021000021',
+    });
+    receiverId = receiver.body!.id;
+    const accepted = await call('GET', `${kyc}/customer?id=${receiverId}&type=sep31-receiver`);
+    expect(accepted.body).toMatchObject({ id: receiverId, status: 'ACCEPTED' });
+  });
+
+  let transactionId: string;
+  it('reads /info, creates a transaction and reads it back', async () => {
+    const direct = toml.DIRECT_PAYMENT_SERVER!;
+    const info = await call('GET', `${direct}/info`);
+    expect(info.body!.receive.USDC).toMatchObject({ enabled: true, fee_fixed: 0.5, fee_percent: 1 });
+    const created = await call('POST', `${direct}/transactions`, {
+      amount: '100',
+      asset_code: 'USDC',
+      asset_issuer: issuer.publicKey(),
+      funding_method: 'SEPA',
+      sender_id: senderId,
+      receiver_id: receiverId,
+    });
+    expect(created.status).toBe(201);
+    expect(Object.keys(created.body!).sort()).toEqual([
+      'id',
+      'stellar_account_id',
+      'stellar_memo',
+      'stellar_memo_type',
+    ]);
+    expect(created.body).toMatchObject({
+      stellar_account_id: distribution.publicKey(),
+      stellar_memo_type: 'hash',
+    });
+    expect(Buffer.from(created.body!.stellar_memo, 'base64')).toHaveLength(32);
+    transactionId = created.body!.id;
+
+    const read = await call('GET', `${direct}/transactions/${transactionId}`);
+    expect(read.status).toBe(200);
+    expect(read.body!.transaction).toMatchObject({
+      id: transactionId,
+      status: 'pending_sender',
+      amount_in: '100',
+      amount_fee: '1.5',
+      amount_out: '98.5',
+      stellar_memo: created.body!.stellar_memo,
+    });
+  });
+
+  it('registers a callback', async () => {
+    const registered = await call(
+      'PUT',
+      `${toml.DIRECT_PAYMENT_SERVER}/transactions/${transactionId}/callback`,
+      {
+        url: 'http://127.0.0.1:9/callbacks',
+      },
+    );
+    expect(registered.status).toBe(204);
+  });
+
+  it('answers bad input with a SEP error, never a 500', async () => {
+    const direct = toml.DIRECT_PAYMENT_SERVER!;
+    const bad = await call('POST', `${direct}/transactions`, { amount: 'NaN', asset_code: 'USDC' });
+    expect(bad.status).toBe(400);
+    expect(typeof bad.body!.error).toBe('string');
+    const anonymous = await fetch(`${direct}/transactions`, { method: 'POST', body: '{}' });
+    expect(anonymous.status).toBe(403);
+  });
+});

@@ -1,0 +1,179 @@
+// SEP-12 storage on every test database (PGlite, and PostgreSQL when DATABASE_URL is set): binary fields,
+// concurrent registrations of one (account, memo), concurrent updates of one customer.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTransactionHost, type TransactionHost } from '../../../src/actors/transaction-host.ts';
+import type { Config } from '../../../src/config/index.ts';
+import { buildApp } from '../../../src/http/app.ts';
+import { findTransaction, listEvents } from '../../../src/db/transactions.repository.ts';
+import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
+import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
+import { KEYS, testConfig, tokenFor } from '../../helpers/app.ts';
+
+type Part =
+  { name: string; value: string } | { name: string; filename: string; contentType: string; data: Buffer };
+
+function multipart(parts: Part[]) {
+  const boundary = `----mooring${randomBytes(8).toString('hex')}`;
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    chunks.push(Buffer.from(`--${boundary}\r\n`));
+    if ('value' in part) {
+      chunks.push(
+        Buffer.from(`Content-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`),
+      );
+    } else {
+      chunks.push(
+        Buffer.from(
+          `Content-Disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\n` +
+            `Content-Type: ${part.contentType}\r\n\r\n`,
+        ),
+        part.data,
+        Buffer.from('\r\n'),
+      );
+    }
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return {
+    payload: Buffer.concat(chunks),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
+}
+
+describe.each(testDatabases())('SEP-12 on $name', (database) => {
+  let db: OpenTestDatabase;
+  let app: FastifyInstance;
+  let config: Config;
+  let cleanup: () => Promise<void>;
+  let token: string;
+  let host: TransactionHost;
+
+  beforeAll(async () => {
+    ({ config, cleanup } = await testConfig());
+    db = await database.open();
+    host = createTransactionHost({ db: db.db });
+    app = await buildApp({
+      config,
+      db: db.db,
+      host,
+      horizon: { loadAccount: () => Promise.reject(new Error('no Horizon in this test')) },
+    });
+    token = await tokenFor(config, KEYS.acme.publicKey());
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.close();
+    await cleanup?.();
+  });
+
+  const put = (payload: Record<string, string>) =>
+    app.inject({
+      method: 'PUT',
+      url: '/sep12/customer',
+      payload,
+      headers: { authorization: `Bearer ${token}` },
+    });
+
+  it('stores a binary field byte for byte', async () => {
+    const photo = randomBytes(70_000);
+    const body = multipart([
+      { name: 'memo', value: '1' },
+      { name: 'first_name', value: 'Ada' },
+      { name: 'photo_id_back', filename: 'back.pdf', contentType: 'application/pdf', data: photo },
+    ]);
+    const response = await app.inject({
+      method: 'PUT',
+      url: '/sep12/customer',
+      payload: body.payload,
+      headers: { authorization: `Bearer ${token}`, ...body.headers },
+    });
+    expect(response.statusCode, response.body).toBe(202);
+    const { rows } = await sql<{ data: Uint8Array; size: number }>`
+      select data, size from customer_files where customer_id = ${response.json().id}`.execute(db.db);
+    expect(rows[0]!.size).toBe(photo.byteLength);
+    expect(Buffer.from(rows[0]!.data).equals(photo)).toBe(true);
+  });
+
+  it('concurrent first PUTs of one (account, memo) create one customer', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => put({ memo: '2', first_name: `Ada${'a'.repeat(i)}` })),
+    );
+    for (const response of responses) expect(response.statusCode, response.body).toBe(202);
+    expect(new Set(responses.map((r) => r.json().id)).size).toBe(1);
+    const count = await db.db
+      .selectFrom('customers')
+      .select(db.db.fn.countAll<string>().as('n'))
+      .where('memo', '=', '2')
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(1);
+  });
+
+  it('concurrent updates of one customer all land, each as its own version', async () => {
+    const id = (await put({ memo: '3', type: 'sep31-receiver', first_name: 'Ada' })).json().id;
+    const updates: Record<string, string>[] = [
+      { last_name: 'Lovelace' },
+      { bank_account_number: '12345678' },
+      { bank_number: '021000021' },
+      { email_address: 'ada@example.com' },
+    ];
+    const responses = await Promise.all(updates.map((fields) => put({ id, ...fields })));
+    for (const response of responses) expect(response.statusCode, response.body).toBe(202);
+    const row = await db.db
+      .selectFrom('customers')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(Object.keys(row.fields).sort()).toEqual([
+      'bank_account_number',
+      'bank_number',
+      'email_address',
+      'first_name',
+      'last_name',
+    ]);
+    expect(row.version).toBe(1 + updates.length);
+    expect(row.status).toBe('ACCEPTED');
+  });
+
+  it('a fix racing a GET resumes the waiting transaction exactly once', async () => {
+    const id = (
+      await put({
+        memo: '4',
+        type: 'sep31-receiver',
+        first_name: 'Ada',
+        last_name: 'Lovelace',
+        bank_account_number: '1',
+        bank_number: '2',
+      })
+    ).json().id;
+    const input = transactionInput({ sendingAnchor: KEYS.acme.publicKey(), receiverId: id });
+    await host.create(input, { eventId: 'create', then: [accountAssigned()] });
+    const at = '2026-11-24T10:10:00.000Z';
+    await host.apply({
+      eventId: 'pay',
+      transactionId: input.id,
+      event: { type: 'PAYMENT_RECEIVED', at, payment: payment() },
+    });
+    await host.apply({
+      eventId: 'info',
+      transactionId: input.id,
+      event: { type: 'CUSTOMER_INFO_NEEDED', at, message: 'wrong account', customerType: 'sep31-receiver' },
+    });
+    const get = () =>
+      app.inject({
+        method: 'GET',
+        url: '/sep12/customer',
+        query: { transaction_id: input.id, type: 'sep31-receiver' },
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const fix = { id, first_name: 'Ada', last_name: 'Lovelace', bank_account_number: '3', bank_number: '2' };
+    const responses = await Promise.all([get(), put(fix), get(), put(fix), get()]);
+    for (const response of responses) expect(response.statusCode, response.body).toBeLessThan(300);
+    expect((await findTransaction(db.db, input.id))?.status).toBe('pending_receiver');
+    const updated = (await listEvents(db.db, input.id)).filter(
+      (e) => e.event_type === 'CUSTOMER_INFO_UPDATED',
+    );
+    expect(updated).toHaveLength(1);
+  });
+});
