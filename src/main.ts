@@ -7,6 +7,7 @@ import type { Config } from './config/index.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.ts';
 import { buildApp } from './http/app.ts';
 import { callbackHandlers, DEFAULT_RELAY_SETTINGS, startOutboxRelay } from './effects/index.ts';
+import { loadIntegration } from './integrations/index.ts';
 import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
 import { hostname } from 'node:os';
 
@@ -67,10 +68,13 @@ export async function startMooring(
     let app: FastifyInstance | null = null;
     let url: string | null = null;
     if (roles.has('http')) {
+      const integration = await loadIntegration(config.integration);
       app = await buildApp({
         config,
         db: database.db,
         host,
+        ...(integration.sep31 && { integration: integration.sep31 }),
+        ...(integration.customers && { customerIntegration: integration.customers }),
         horizon: createHorizonAccounts(config.horizonUrl),
         logger: log.child({ role: 'http' }),
       });

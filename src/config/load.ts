@@ -3,7 +3,7 @@
  * testnet when they are missing, and returns one deeply frozen {@link Config}.
  */
 import { Keypair } from '@stellar/stellar-sdk';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
@@ -121,6 +121,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     },
     documentation: { ...file.documentation },
     paymentDeadlineSeconds,
+    integration:
+      file.integration === undefined
+        ? null
+        : resolve(configFile === null ? cwd : dirname(configFile), file.integration),
     operatorToken: settings.operatorToken?.value ?? null,
     sandbox: secrets.sandbox,
     logLevel: settings.logLevel?.value ?? DEFAULT_LOG_LEVEL,

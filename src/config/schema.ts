@@ -117,6 +117,8 @@ export const ConfigFileSchema = Type.Object(
       }),
     ),
     paymentDeadlineSeconds: Type.Optional(Seconds),
+    /** Path of the anchor's integration module (default export: `{ sep31?, customers? }`), relative to the config file. */
+    integration: Type.Optional(Type.String({ minLength: 1, expected: 'a module path' })),
   },
   { additionalProperties: false, expected: 'an object' },
 );

@@ -87,6 +87,8 @@ export interface Config {
   /** stellar.toml `[DOCUMENTATION]` fields, e.g. `ORG_NAME`. */
   readonly documentation: Readonly<Record<string, string>>;
   readonly paymentDeadlineSeconds: number;
+  /** Absolute path of the anchor's integration module, or null for the built-in reference integration. */
+  readonly integration: string | null;
   readonly operatorToken: string | null;
   /** True when any of signingSecret, jwtSecret or assets was generated (see `sandbox.json`). */
   readonly sandbox: boolean;

@@ -5,3 +5,5 @@
  */
 export type { Sep31Integration } from './sep31-integration.ts';
 export type { CustomerIntegration } from './customer-integration.ts';
+export type { AnchorIntegration } from './load.ts';
+export { loadIntegration } from './load.ts';

@@ -99,7 +99,7 @@ export interface TestApp {
 /** The real app on a fresh PGlite database, driven with `app.inject`. */
 export async function buildTestApp(
   options: { file?: ConfigFile; env?: Record<string, string>; horizon?: HorizonAccounts } & Partial<
-    Pick<AppDeps, 'clock'>
+    Pick<AppDeps, 'clock' | 'integration' | 'customerIntegration'>
   > = {},
 ): Promise<TestApp> {
   const { config, cleanup } = await testConfig(options.file, options.env);
@@ -114,6 +114,8 @@ export async function buildTestApp(
     host,
     horizon: options.horizon ?? noHorizon,
     ...(options.clock && { clock: options.clock }),
+    ...(options.integration && { integration: options.integration }),
+    ...(options.customerIntegration && { customerIntegration: options.customerIntegration }),
   });
   return {
     app,
