@@ -1,7 +1,7 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError } from '../config/index.ts';
 import { migrateToLatest, openDatabase } from '../db/index.ts';
-import { createLogger, ROLES, startMooring, type Role } from '../main.ts';
+import { createLogger, ROLES, runSinglePass, startMooring, type Role } from '../main.ts';
 import { exportMachine } from './machines-export.ts';
 
 const program = new Command('mooring')
@@ -19,6 +19,35 @@ program
     const mooring = await startMooring(config, { roles: options.only, log });
     shutdownOnSignal(() => mooring.close(), log);
   });
+
+program
+  .command('watch-transactions')
+  .description('follow Horizon for payments to the receiving accounts (one active watcher per account)')
+  .action(async () => {
+    await serveRoles(['watcher']);
+  });
+
+program
+  .command('actors')
+  .description('apply events from the bus to the transaction actors')
+  .action(async () => {
+    await serveRoles(['actors']);
+  });
+
+for (const [name, description] of [
+  ['execute-outgoing', 'request payouts for funded transactions and carry them out at the rails'],
+  ['poll-outgoing', 'ask the rails about pending payouts and complete those that arrived'],
+] as const) {
+  program
+    .command(name)
+    .description(description)
+    .option('--loop', 'keep running, one pass every --interval seconds (default: one pass, then exit)')
+    .option('--interval <seconds>', 'seconds between passes', (value) => positiveSeconds(value))
+    .action(async (options: { loop?: boolean; interval?: number }) => {
+      if (options.loop) await serveRoles([name], options.interval);
+      else await runOnce(name);
+    });
+}
 
 program
   .command('migrate')
@@ -50,6 +79,32 @@ machines
   .action(async (options: { format: 'mermaid' | 'json'; machine: string; out?: string; into?: string }) => {
     await exportMachine(options);
   });
+
+async function serveRoles(roles: Role[], intervalSeconds?: number) {
+  const config = await loadConfig();
+  const log = createLogger(config.logLevel);
+  for (const warning of config.warnings) log.warn(warning);
+  const mooring = await startMooring(config, {
+    roles,
+    log,
+    ...(intervalSeconds !== undefined && { intervalSeconds }),
+  });
+  shutdownOnSignal(() => mooring.close(), log);
+}
+
+async function runOnce(kind: 'execute-outgoing' | 'poll-outgoing') {
+  const config = await loadConfig();
+  const log = createLogger(config.logLevel);
+  const counts = await runSinglePass(config, kind, log);
+  log.info(counts, `${kind}: one pass done`);
+}
+
+function positiveSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError('a positive number of seconds');
+  return seconds;
+}
 
 function shutdownOnSignal(close: () => Promise<void>, log: { info(msg: string): void }) {
   let closing = false;

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
+  DEFAULT_EXPIRE_INTERVAL_SECONDS,
   DEFAULT_HOST,
   DEFAULT_LOG_LEVEL,
   DEFAULT_NETWORK,
@@ -118,6 +119,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         settings.executeOutgoingIntervalSeconds?.value ?? DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
       pollOutgoingIntervalSeconds:
         settings.pollOutgoingIntervalSeconds?.value ?? DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS,
+      expireIntervalSeconds: file.workers?.expireIntervalSeconds ?? DEFAULT_EXPIRE_INTERVAL_SECONDS,
     },
     documentation: { ...file.documentation },
     paymentDeadlineSeconds,

@@ -14,6 +14,7 @@ import { toStroops } from './decimal.ts';
 import {
   DEFAULT_PAYMENT_DEADLINE_SECONDS,
   DEFAULT_PAYOUT_DELAY_SECONDS,
+  DEFAULT_RAILS_TIMEOUT_SECONDS,
   DEFAULT_SEP12,
   DEFAULT_SEP31,
   DEFAULT_SIGNIFICANT_DECIMALS,
@@ -145,12 +146,32 @@ export function resolveSendingAnchors(
 }
 
 export function resolveRails(rails: ConfigFile['rails']): RailsConfig {
+  if (rails?.kind === 'http') {
+    const where = fileKey(['rails', 'baseUrl']);
+    if (rails.baseUrl === undefined) throw new ConfigError(where, 'is required when rails.kind is "http"');
+    let url: URL;
+    try {
+      url = new URL(rails.baseUrl);
+    } catch {
+      throw new ConfigError(where, `must be an http(s) URL (got ${show(rails.baseUrl)})`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new ConfigError(where, `must be an http(s) URL (got ${show(rails.baseUrl)})`);
+    }
+    return {
+      kind: 'http',
+      baseUrl: url.href.replace(/\/$/, ''),
+      timeoutSeconds: rails.timeoutSeconds ?? DEFAULT_RAILS_TIMEOUT_SECONDS,
+      ...(rails.authToken !== undefined && { authToken: rails.authToken }),
+    };
+  }
   return {
-    kind: rails?.kind ?? 'reference',
+    kind: 'reference',
     payoutDelaySeconds:
       rails?.payoutDelaySeconds === undefined
         ? DEFAULT_PAYOUT_DELAY_SECONDS
         : checkNonNegativeSeconds(rails.payoutDelaySeconds, fileKey(['rails', 'payoutDelaySeconds'])),
+    failureRate: rails?.failureRate ?? 0,
   };
 }
 

@@ -94,9 +94,23 @@ export const ConfigFileSchema = Type.Object(
     rails: Type.Optional(
       Type.Object(
         {
-          kind: Type.Literal('reference', { expected: '"reference"' }),
+          kind: Type.Union([Type.Literal('reference'), Type.Literal('http')], {
+            expected: '"reference" or "http"',
+          }),
+          // reference (a simulated bank)
           payoutDelaySeconds: Type.Optional(
             Type.Number({ minimum: 0, expected: 'a non-negative number of seconds' }),
+          ),
+          failureRate: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 1, expected: 'a number from 0 to 1' }),
+          ),
+          // http (the anchor's business server; see docs/rails-http.md)
+          baseUrl: Type.Optional(Type.String({ minLength: 1, expected: 'an http(s) URL' })),
+          timeoutSeconds: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, expected: 'a positive number of seconds' }),
+          ),
+          authToken: Type.Optional(
+            Type.String({ minLength: 1, secret: true, expected: 'a non-empty string' }),
           ),
         },
         { additionalProperties: false, expected: 'an object' },
@@ -107,6 +121,7 @@ export const ConfigFileSchema = Type.Object(
         {
           executeOutgoingIntervalSeconds: Type.Optional(Seconds),
           pollOutgoingIntervalSeconds: Type.Optional(Seconds),
+          expireIntervalSeconds: Type.Optional(Seconds),
         },
         { additionalProperties: false, expected: 'an object' },
       ),

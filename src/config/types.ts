@@ -48,14 +48,20 @@ export interface SendingAnchorConfig {
   readonly signingKeys: readonly string[];
 }
 
-export interface RailsConfig {
-  readonly kind: 'reference';
-  readonly payoutDelaySeconds: number;
-}
+/** How payouts reach receivers: the built-in simulated bank, or the anchor's business server over HTTP. */
+export type RailsConfig =
+  | { readonly kind: 'reference'; readonly payoutDelaySeconds: number; readonly failureRate: number }
+  | {
+      readonly kind: 'http';
+      readonly baseUrl: string;
+      readonly timeoutSeconds: number;
+      readonly authToken?: string;
+    };
 
 export interface WorkersConfig {
   readonly executeOutgoingIntervalSeconds: number;
   readonly pollOutgoingIntervalSeconds: number;
+  readonly expireIntervalSeconds: number;
 }
 
 export interface Config {

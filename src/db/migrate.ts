@@ -3,12 +3,16 @@ import { Migrator, NO_MIGRATIONS, type Migration, type MigrationProvider } from 
 import * as initial from './migrations/2026-11-24-001-initial.ts';
 import * as sep10Challenges from './migrations/2026-11-24-002-sep10-challenges.ts';
 import * as customers from './migrations/2026-11-24-003-customers.ts';
+import * as watcherLeases from './migrations/2026-11-24-004-watcher-leases.ts';
+import * as referenceRails from './migrations/2026-11-24-005-reference-rails.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24-001-initial': initial,
   '2026-11-24-002-sep10-challenges': sep10Challenges,
   '2026-11-24-003-customers': customers,
+  '2026-11-24-004-watcher-leases': watcherLeases,
+  '2026-11-24-005-reference-rails': referenceRails,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

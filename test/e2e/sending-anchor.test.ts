@@ -1,7 +1,17 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Networks, StellarToml, TransactionBuilder, type Transaction } from '@stellar/stellar-sdk';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  Asset,
+  Keypair,
+  Memo,
+  Networks,
+  StellarToml,
+  TransactionBuilder,
+  type Transaction,
+} from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
 import { KEYS, testConfigFile } from '../helpers/app.ts';
@@ -20,7 +30,26 @@ describe('a sending anchor against `mooring serve`', () => {
   let toml: StellarToml.Api.StellarToml;
   let token: string;
 
+  // The sending anchor's callback endpoint: records each POST with its Signature header.
+  const callbacks: { signature: string; host: string; body: string }[] = [];
+  let receiver: Server;
+  let receiverUrl: string;
+
   beforeAll(async () => {
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        callbacks.push({
+          signature: String(request.headers.signature),
+          host: String(request.headers.host),
+          body,
+        });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/callbacks`;
     dir = await mkdtemp(join(tmpdir(), 'mooring-sa-'));
     horizon = await startFakeHorizon();
     horizon.addAccount(acme.publicKey());
@@ -33,6 +62,8 @@ describe('a sending anchor against `mooring serve`', () => {
     });
     await writeFile(join(dir, 'mooring.json'), JSON.stringify(file));
     server = startMooringProcess(['serve'], {
+      EXECUTE_OUTGOING_INTERVAL: '1',
+      POLL_OUTGOING_INTERVAL: '1',
       PORT: `${port}`,
       MOORING_CONFIG: join(dir, 'mooring.json'),
       MOORING_DATA_DIR: join(dir, 'data'),
@@ -41,6 +72,7 @@ describe('a sending anchor against `mooring serve`', () => {
   });
   afterAll(async () => {
     await server?.stop();
+    await new Promise((resolve) => receiver?.close(resolve));
     await horizon?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -164,10 +196,56 @@ describe('a sending anchor against `mooring serve`', () => {
       'PUT',
       `${toml.DIRECT_PAYMENT_SERVER}/transactions/${transactionId}/callback`,
       {
-        url: 'http://127.0.0.1:9/callbacks',
+        url: receiverUrl,
       },
     );
     expect(registered.status).toBe(204);
+  });
+
+  it('pays on Stellar with the memo; the transaction completes with signed callbacks for each status', async () => {
+    const created = (await call('GET', `${toml.DIRECT_PAYMENT_SERVER}/transactions/${transactionId}`)).body!
+      .transaction as Record<string, string>;
+    const payment = horizon.appendPayment({
+      from: acme,
+      destination: created.stellar_account_id!,
+      asset: new Asset('USDC', issuer.publicKey()),
+      amount: '100',
+      memo: Memo.hash(Buffer.from(created.stellar_memo!, 'base64').toString('hex')),
+    });
+
+    let transaction: Record<string, string> = {};
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      transaction = (await call('GET', `${toml.DIRECT_PAYMENT_SERVER}/transactions/${transactionId}`)).body!
+        .transaction as Record<string, string>;
+      if (transaction.status === 'completed') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(transaction).toMatchObject({
+      status: 'completed',
+      amount_in: '100',
+      amount_out: '98.5',
+      stellar_transaction_id: payment.transaction.hash,
+    });
+    expect(transaction.completed_at).toBeTruthy();
+    expect(transaction.external_transaction_id).toBeTruthy();
+
+    // Every status change after registration, in order, each signed with the SIGNING_KEY of stellar.toml.
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
+      if (callbacks.some((c) => c.body.includes('"completed"'))) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const statuses = callbacks.map(
+      (c) => (JSON.parse(c.body) as { transaction: { status: string } }).transaction.status,
+    );
+    expect(statuses).toEqual(expect.arrayContaining(['pending_receiver', 'completed']));
+    expect(statuses.indexOf('pending_receiver')).toBeLessThan(statuses.indexOf('completed'));
+    const signer = Keypair.fromPublicKey(toml.SIGNING_KEY!);
+    for (const callback of callbacks) {
+      const [, t, s] = /^t=(\d+), s=(.+)$/.exec(callback.signature) ?? [];
+      expect(t, callback.signature).toBeDefined();
+      const signed = Buffer.from(`${t}.${callback.host}.${callback.body}`);
+      expect(signer.verify(signed, Buffer.from(s!, 'base64'))).toBe(true);
+    }
   });
 
   it('answers bad input with a SEP error, never a 500', async () => {

@@ -9,10 +9,12 @@ const TABLES = [
   'customers',
   'horizon_cursors',
   'outbox',
+  'reference_rails_payouts',
   'sep10_challenges',
   'transaction_events',
   'transactions',
   'unmatched_payments',
+  'watcher_leases',
 ];
 
 describe.each(testDatabases())('migrations on $name', (database) => {
@@ -48,6 +50,7 @@ describe.each(testDatabases())('migrations on $name', (database) => {
       where table_schema = 'public' and (data_type = 'numeric' or data_type in ('real', 'double precision'))
       order by table_name, column_name`.execute(t.db);
     expect(rows.map((r) => `${r.table_name}.${r.column_name} ${r.data_type}(${r.p}, ${r.s})`)).toEqual([
+      'reference_rails_payouts.amount numeric(30, 7)',
       'transactions.amount_fee numeric(30, 7)',
       'transactions.amount_in numeric(30, 7)',
       'transactions.amount_out numeric(30, 7)',

@@ -132,7 +132,22 @@ describe('config file errors: one line naming the key', () => {
     [
       'a bad rails kind',
       { rails: { kind: 'swift' } },
-      'config: rails.kind: must be "reference" (got "swift")',
+      'config: rails.kind: must be "reference" or "http" (got "swift")',
+    ],
+    [
+      'http rails without a base URL',
+      { rails: { kind: 'http' } },
+      'config: rails.baseUrl: is required when rails.kind is "http"',
+    ],
+    [
+      'http rails with a base URL that is not http(s)',
+      { rails: { kind: 'http', baseUrl: 'ftp://bank.example' } },
+      'config: rails.baseUrl: must be an http(s) URL',
+    ],
+    [
+      'a failure rate above 1',
+      { rails: { kind: 'reference', failureRate: 2 } },
+      'config: rails.failureRate: must be a number from 0 to 1',
     ],
     [
       'a non-string documentation value',

@@ -21,8 +21,12 @@ describe('loadConfig defaults', () => {
       horizonUrl: 'https://horizon-testnet.stellar.org',
       sendingAnchors: [],
       allowAnySendingAnchor: true,
-      rails: { kind: 'reference', payoutDelaySeconds: 0 },
-      workers: { executeOutgoingIntervalSeconds: 10, pollOutgoingIntervalSeconds: 60 },
+      rails: { kind: 'reference', payoutDelaySeconds: 0, failureRate: 0 },
+      workers: {
+        executeOutgoingIntervalSeconds: 10,
+        pollOutgoingIntervalSeconds: 60,
+        expireIntervalSeconds: 30,
+      },
       documentation: {},
       paymentDeadlineSeconds: 86400,
       operatorToken: null,
@@ -38,6 +42,22 @@ describe('loadConfig defaults', () => {
       'bank_number',
     ]);
     expect(config.signingKey).toBe(Keypair.fromSecret(config.signingSecret).publicKey());
+  });
+
+  it('reads http rails (base URL without trailing slash, default timeout) and the expiry interval', async () => {
+    const cwd = await tempDir();
+    const path = await writeJson(cwd, 'config.json', {
+      rails: { kind: 'http', baseUrl: 'https://bank.example/api/', authToken: 'token-123' },
+      workers: { expireIntervalSeconds: 5 },
+    });
+    const config = await loadConfig({ env: { MOORING_CONFIG: path }, cwd });
+    expect(config.rails).toEqual({
+      kind: 'http',
+      baseUrl: 'https://bank.example/api',
+      timeoutSeconds: 20,
+      authToken: 'token-123',
+    });
+    expect(config.workers.expireIntervalSeconds).toBe(5);
   });
 
   it('derives the home domain from the port', async () => {

@@ -1,0 +1,323 @@
+/**
+ * The Horizon payment watcher: one `watchPayments` pipeline per receiving account, each record handled in
+ * order (`concatMap`) and its outcome committed with the account's cursor. See README.md for the policy.
+ *
+ * - One active watcher per account across processes: a lease row (`watcher_leases`, `payments:<account>`)
+ *   renewed every `leaseMs / 3`; an instance without the lease stands by and takes over once it expires
+ *   (or at once when the holder releases it on `stop()`). Every commit checks the lease in its own
+ *   database transaction (row locked), so an instance that lost its lease cannot move the cursor.
+ * - The cursor moves only with a durable outcome. A failure while handling a record (database down, a
+ *   bug) tears the pipeline down and restarts it, after backoff, from the stored cursor: nothing is
+ *   skipped, and what is replayed is deduplicated (operation id as event id; unmatched idempotent).
+ * - Ignored records (outgoing payments, create_account...) move the cursor in batches: every
+ *   `ignoredBatch` records, and whenever the watcher has nothing else queued. A restart may replay a few
+ *   ignored records, which are ignored again.
+ * - A fresh install (no stored cursor) starts from `now` by default: the account's latest payment,
+ *   resolved through Horizon and stored at once, so a restart before the first payment misses nothing.
+ *   `startFrom: 'beginning'` replays the account's whole history instead.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import {
+  Subject,
+  concatMap,
+  defer,
+  exhaustMap,
+  filter,
+  firstValueFrom,
+  from,
+  of,
+  retry,
+  switchMap,
+  take,
+  tap,
+  throwError,
+  timer,
+  type Subscription,
+} from 'rxjs';
+import type { TransactionHost } from '../actors/transaction-host.ts';
+import type { Database } from '../db/database.ts';
+import { getCursor, saveCursor } from '../db/horizon-cursors.repository.ts';
+import { acquireLease, holdsLease, releaseLease } from '../db/watcher-leases.repository.ts';
+import {
+  backoffDelay,
+  watchPayments,
+  type Backoff,
+  type HorizonPaymentRecord,
+  type PaymentSource,
+} from '../../streams/index.ts';
+import { handlePaymentRecord, type RecordOutcome } from './handle-payment.ts';
+
+/** Structural subset of a pino logger. */
+export interface WatcherLog {
+  debug?(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface PaymentWatcherOptions {
+  db: Kysely<Database>;
+  host: Pick<TransactionHost, 'apply'>;
+  source: PaymentSource<HorizonPaymentRecord>;
+  /** The receiving (distribution) accounts to watch. */
+  accounts: readonly string[];
+  log: WatcherLog;
+  /** Reconnect when Horizon sends nothing for this long. */
+  silenceMs: number;
+  /** Reconnection backoff, also used to restart after a failure to record an outcome. */
+  backoff: Backoff;
+  /** How long a lease holds without renewal. Default 30 s; renewed every third of it. */
+  leaseMs?: number;
+  /** Unique per process. Default `hostname:pid:random`. */
+  holder?: string;
+  /** Where a fresh install (no stored cursor) starts: `now` (default) or the account's first payment. */
+  startFrom?: 'now' | 'beginning';
+  /** Ignored records between two cursor saves. Default 100. */
+  ignoredBatch?: number;
+  /** Records per catch-up page (max 200). */
+  pageLimit?: number;
+  /** Called after each record's outcome is committed (metrics, tests). */
+  onOutcome?: (account: string, record: HorizonPaymentRecord, outcome: RecordOutcome) => void;
+  /** Default: a real clock. */
+  clock?: () => Date;
+}
+
+export interface PaymentWatcher {
+  /** Accounts this instance holds the lease of and watches now. */
+  activeAccounts(): string[];
+  /** Stops every pipeline, waits for the record in flight, saves the cursor and releases the leases. */
+  stop(): Promise<void>;
+}
+
+/** The lease is gone (expired or taken over): this instance must not record anything more. */
+export class LeaseLostError extends Error {
+  constructor(name: string, holder: string) {
+    super(`lease ${name} is no longer held by ${holder}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export function startPaymentWatcher(options: PaymentWatcherOptions): PaymentWatcher {
+  const holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!(leaseMs >= 30)) throw new RangeError(`leaseMs must be at least 30 ms (got ${leaseMs})`);
+  const watchers = [...new Set(options.accounts)].map((account) =>
+    watchAccount(options, account, holder, leaseMs),
+  );
+  return {
+    activeAccounts: () => watchers.filter((w) => w.active()).map((w) => w.account),
+    stop: async () => {
+      await Promise.all(watchers.map((w) => w.stop()));
+    },
+  };
+}
+
+interface AccountWatcher {
+  account: string;
+  active(): boolean;
+  stop(): Promise<void>;
+}
+
+function watchAccount(
+  options: PaymentWatcherOptions,
+  account: string,
+  holder: string,
+  leaseMs: number,
+): AccountWatcher {
+  const { db, host, source, log, backoff, silenceMs } = options;
+  const clock = options.clock ?? (() => new Date());
+  const ignoredBatch = options.ignoredBatch ?? 100;
+  const lease = `payments:${account}`;
+  const context = { account, holder };
+
+  let stopped = false;
+  let pipeline: Subscription | null = null;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  let tick: Promise<unknown> = Promise.resolve();
+  // Ignored records not yet covered by a stored cursor.
+  let ignoredToken: string | null = null;
+  let ignoredCount = 0;
+
+  /** Inside a database transaction: check the lease (locking it), then move the cursor. */
+  async function commit(trx: Transaction<Database>, token: string): Promise<void> {
+    const now = clock();
+    if (!(await holdsLease(trx, lease, holder, now))) throw new LeaseLostError(lease, holder);
+    await saveCursor(trx, account, token, now);
+  }
+
+  async function flushIgnored(): Promise<void> {
+    const token = ignoredToken;
+    if (token === null) return;
+    await db.transaction().execute((trx) => commit(trx, token));
+    if (ignoredToken === token) {
+      ignoredToken = null;
+      ignoredCount = 0;
+    }
+  }
+
+  async function startCursor(): Promise<string> {
+    const stored = await getCursor(db, account);
+    if (stored !== null) return stored;
+    let start: string;
+    if (options.startFrom === 'beginning') start = '0';
+    else if (source.latest) start = (await firstValueFrom(from(source.latest(account)))) ?? '0';
+    else return 'now'; // cannot be pinned down: not stored, so a restart asks again
+    await db.transaction().execute((trx) => commit(trx, start));
+    log.info?.(
+      { ...context, cursor: start, startFrom: options.startFrom ?? 'now' },
+      'no stored cursor: starting',
+    );
+    return start;
+  }
+
+  function activate(): void {
+    let failures = 0;
+    const run = defer(() => {
+      // Records handed over by the pipeline and not yet handled: the next catch-up page waits for zero.
+      let queued = 0;
+      const handled = new Subject<void>();
+      const ready = () =>
+        queued === 0
+          ? of(true)
+          : handled.pipe(
+              filter(() => queued === 0),
+              take(1),
+            );
+      ignoredToken = null;
+      ignoredCount = 0;
+      return from(startCursor()).pipe(
+        tap((cursor) => log.info?.({ ...context, cursor }, 'watching payments')),
+        switchMap((cursor) =>
+          watchPayments({
+            account,
+            cursor,
+            source,
+            backoff,
+            silenceMs,
+            ready,
+            ...(options.pageLimit !== undefined ? { pageLimit: options.pageLimit } : {}),
+            onReconnect: ({ error, ...info }) => {
+              // Horizon sends no keep-alives: a silence reconnect on a quiet account is routine.
+              const about = { ...context, ...info, err: error };
+              if (info.cause === 'silence') log.debug?.(about, 'Horizon payment stream silent; reconnecting');
+              else log.warn(about, 'Horizon payment stream failed; reconnecting');
+            },
+          }),
+        ),
+        tap(() => {
+          queued += 1;
+        }),
+        concatMap((record) =>
+          defer(() => {
+            const work = (async () => {
+              const outcome = await handle(record);
+              queued -= 1;
+              // Ignored records move the cursor when the batch is full or nothing else is queued.
+              if (ignoredToken !== null && (ignoredCount >= ignoredBatch || queued === 0))
+                await flushIgnored();
+              failures = 0;
+              options.onOutcome?.(account, record, outcome);
+            })();
+            inFlight = work.catch(() => undefined);
+            return work;
+          }).pipe(tap(() => handled.next())),
+        ),
+      );
+    }).pipe(
+      retry({
+        delay: (error: unknown) => {
+          if (error instanceof LeaseLostError || stopped) return throwError(() => error);
+          failures += 1;
+          const delayMs = backoffDelay(failures, backoff);
+          log.error(
+            { ...context, err: error, failures, delayMs },
+            'payment watcher failed; restarting from the stored cursor',
+          );
+          return timer(delayMs);
+        },
+      }),
+    );
+    pipeline = run.subscribe({
+      error: (error: unknown) => {
+        pipeline = null;
+        if (!stopped) log.warn({ ...context, err: error }, 'payment watcher lost its lease; standing by');
+      },
+    });
+  }
+
+  async function handle(record: HorizonPaymentRecord): Promise<RecordOutcome> {
+    const outcome = await handlePaymentRecord(
+      { db, host, account, commit: (trx, r) => commit(trx, r.paging_token) },
+      record,
+    );
+    const about = { ...context, operationId: record.id, pagingToken: record.paging_token, ...outcome };
+    if (outcome.outcome === 'ignored') {
+      ignoredToken = record.paging_token;
+      ignoredCount += 1;
+      log.debug?.(about, 'payment record ignored');
+      return outcome;
+    }
+    // Its commit stored this record's token, after any ignored record before it.
+    ignoredToken = null;
+    ignoredCount = 0;
+    if (outcome.outcome === 'unmatched') log.warn(about, 'payment stored as unmatched');
+    else if (!outcome.duplicate) log.info?.(about, 'payment credited');
+    return outcome;
+  }
+
+  async function deactivate(): Promise<void> {
+    pipeline?.unsubscribe();
+    pipeline = null;
+    await inFlight;
+  }
+
+  async function leaseTick(): Promise<void> {
+    if (stopped) return;
+    const held = await acquireLease(db, { name: lease, holder, ttlMs: leaseMs, now: clock() });
+    if (stopped) return;
+    if (held && pipeline === null) {
+      log.info?.({ ...context }, 'payment watcher lease acquired');
+      activate();
+    } else if (!held && pipeline !== null) {
+      log.warn({ ...context }, 'payment watcher lease lost; standing by');
+      await deactivate();
+    }
+  }
+
+  const ticks = timer(0, Math.max(10, Math.floor(leaseMs / 3)))
+    .pipe(
+      exhaustMap(() => {
+        tick = leaseTick().catch((error: unknown) => {
+          log.error({ ...context, err: error }, 'payment watcher lease check failed');
+        });
+        return from(tick);
+      }),
+    )
+    .subscribe();
+
+  return {
+    account,
+    active: () => pipeline !== null && !stopped,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      ticks.unsubscribe();
+      await tick;
+      const wasActive = pipeline !== null;
+      await deactivate();
+      if (wasActive) {
+        try {
+          await flushIgnored();
+        } catch (error) {
+          log.warn({ ...context, err: error }, 'could not save the cursor of ignored records on stop');
+        }
+      }
+      await releaseLease(db, lease, holder).catch((error: unknown) => {
+        log.warn({ ...context, err: error }, 'could not release the payment watcher lease');
+      });
+      log.info?.({ ...context }, 'payment watcher stopped');
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import type { SchedulerLike } from 'rxjs';
+import { workerLoop } from '../../streams/workers.ts';
+import { runExecuteOutgoingPass, type ExecuteOutgoingDeps } from './execute-outgoing.ts';
+import { runExpirePass, type ExpireDeps } from './expire.ts';
+import { runPollOutgoingPass, type PollOutgoingDeps } from './poll-outgoing.ts';
+import { errorText, type WorkerLog } from './worker-deps.ts';
+
+export type WorkerKind = 'execute-outgoing' | 'poll-outgoing' | 'expire';
+
+export interface WorkerDepsByKind {
+  'execute-outgoing': ExecuteOutgoingDeps;
+  'poll-outgoing': PollOutgoingDeps;
+  expire: ExpireDeps;
+}
+
+export interface WorkerLoopSettings {
+  /** Time between passes (CLI `--interval` seconds × 1000). A pass longer than this delays the next. */
+  intervalMs: number;
+  log: WorkerLog;
+  /** Default: RxJS's async scheduler (real time). */
+  scheduler?: SchedulerLike;
+  /** Called after each pass that completed, with its counts. */
+  onPass?: (counts: Record<string, number>) => void;
+}
+
+export interface RunningWorker {
+  /** Stops ticking and waits for the pass in flight. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const PASSES: { [K in WorkerKind]: (deps: WorkerDepsByKind[K]) => Promise<object> } = {
+  'execute-outgoing': runExecuteOutgoingPass,
+  'poll-outgoing': runPollOutgoingPass,
+  expire: runExpirePass,
+};
+
+/**
+ * Runs a worker in a loop (`mooring execute-outgoing --loop --interval 10`): one pass at once, then one per
+ * interval, never two at a time, and a failed pass is logged and followed by the next.
+ */
+export function startWorker<K extends WorkerKind>(
+  kind: K,
+  options: WorkerDepsByKind[K] & WorkerLoopSettings,
+): RunningWorker {
+  const { intervalMs, log, scheduler, onPass } = options;
+  const pass = PASSES[kind] as (deps: WorkerDepsByKind[K]) => Promise<object>;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const subscription = workerLoop({
+    intervalMs,
+    ...(scheduler !== undefined && { scheduler }),
+    pass: () => {
+      const running = pass(options);
+      inFlight = running.catch(() => undefined);
+      return running;
+    },
+    onError: (error) => log.error({ worker: kind, err: error }, `${kind} pass failed: ${errorText(error)}`),
+  }).subscribe((counts) => {
+    const record = counts as Record<string, number>;
+    const entry = { worker: kind, ...record };
+    // Quiet when there was nothing to do.
+    if (Object.values(record).some((n) => n > 0)) log.info?.(entry, `${kind} pass`);
+    else log.debug?.(entry, `${kind} pass`);
+    onPass?.(record);
+  });
+  return {
+    async stop() {
+      subscription.unsubscribe();
+      await inFlight;
+    },
+  };
+}
