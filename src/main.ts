@@ -133,6 +133,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         rails: rails!,
         workerId: `payouts-${workerId}`,
         ...DEFAULT_PAYOUT_RELAY_SETTINGS,
+        ...payoutLease(config),
         log: log.child({ role: 'payouts' }),
       });
       started({ close: () => requests.stop() });
@@ -209,6 +210,7 @@ export async function runSinglePass(config: Config, kind: 'execute-outgoing' | '
       rails,
       workerId: `payouts-${hostname()}-${process.pid}`,
       ...DEFAULT_PAYOUT_RELAY_SETTINGS,
+      ...payoutLease(config),
       autoStart: false,
       log,
     });
@@ -218,6 +220,12 @@ export async function runSinglePass(config: Config, kind: 'execute-outgoing' | '
   } finally {
     await database.close();
   }
+}
+
+/** The payout claim's lease from config; a rails call must time out well inside it. */
+function payoutLease(config: Config) {
+  const leaseMs = config.workers.payoutLeaseSeconds * 1000;
+  return { leaseMs, handlerTimeoutMs: Math.min(DEFAULT_PAYOUT_RELAY_SETTINGS.handlerTimeoutMs, leaseMs / 2) };
 }
 
 /** Closes in reverse order of opening: stop taking work before dropping the bus and the database. */

@@ -28,6 +28,7 @@ export const DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS = 60;
 export const DEFAULT_PAYOUT_DELAY_SECONDS = 0;
 export const DEFAULT_RAILS_TIMEOUT_SECONDS = 20;
 export const DEFAULT_EXPIRE_INTERVAL_SECONDS = 30;
+export const DEFAULT_PAYOUT_LEASE_SECONDS = 120;
 /** How long a transaction may wait in `pending_sender` for the sending anchor's payment: 24 h. */
 export const DEFAULT_PAYMENT_DEADLINE_SECONDS = 86_400;
 /** Stellar's own precision: no rounding beyond what the network does. */

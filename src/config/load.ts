@@ -8,6 +8,7 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
   DEFAULT_EXPIRE_INTERVAL_SECONDS,
+  DEFAULT_PAYOUT_LEASE_SECONDS,
   DEFAULT_HOST,
   DEFAULT_LOG_LEVEL,
   DEFAULT_NETWORK,
@@ -120,6 +121,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       pollOutgoingIntervalSeconds:
         settings.pollOutgoingIntervalSeconds?.value ?? DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS,
       expireIntervalSeconds: file.workers?.expireIntervalSeconds ?? DEFAULT_EXPIRE_INTERVAL_SECONDS,
+      payoutLeaseSeconds: file.workers?.payoutLeaseSeconds ?? DEFAULT_PAYOUT_LEASE_SECONDS,
     },
     documentation: { ...file.documentation },
     paymentDeadlineSeconds,

@@ -122,6 +122,8 @@ export const ConfigFileSchema = Type.Object(
           executeOutgoingIntervalSeconds: Type.Optional(Seconds),
           pollOutgoingIntervalSeconds: Type.Optional(Seconds),
           expireIntervalSeconds: Type.Optional(Seconds),
+          /** How long a payout claim holds before another worker may retry it (same idempotency key). */
+          payoutLeaseSeconds: Type.Optional(Seconds),
         },
         { additionalProperties: false, expected: 'an object' },
       ),

@@ -62,6 +62,8 @@ export interface WorkersConfig {
   readonly executeOutgoingIntervalSeconds: number;
   readonly pollOutgoingIntervalSeconds: number;
   readonly expireIntervalSeconds: number;
+  /** A payout claim's lease: after a crash, the payout is retried (same key) once it expires. */
+  readonly payoutLeaseSeconds: number;
 }
 
 export interface Config {
