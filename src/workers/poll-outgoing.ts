@@ -8,6 +8,7 @@
 import type { PersistedTransaction, TransactionEvent, TransactionStatus } from '../../machines/index.ts';
 import { EventRejectedError } from '../actors/errors.ts';
 import type { PollOutgoingResult, RailsIntegration } from '../integrations/rails-integration.ts';
+import { payoutResultEvent } from './execute-payout-effect.ts';
 import { toRailsTransaction } from './rails-transaction.ts';
 import { DEFAULT_BATCH_SIZE, errorText, type PassDeps } from './worker-deps.ts';
 
@@ -37,16 +38,21 @@ export function pollEventId(transactionId: string, payoutAttempt: number): strin
 export function pollResultEvent(result: PollOutgoingResult, at: string): TransactionEvent | null {
   switch (result.status) {
     case 'completed':
-      return {
-        type: 'PAYOUT_COMPLETED',
+      return payoutResultEvent(
+        {
+          status: 'completed',
+          ...(result.externalTransactionId !== undefined && {
+            externalTransactionId: result.externalTransactionId,
+          }),
+          ...(result.message !== undefined && { message: result.message }),
+        },
         at,
-        ...(result.externalTransactionId !== undefined && {
-          externalTransactionId: result.externalTransactionId,
-        }),
-        ...(result.message !== undefined && { message: result.message }),
-      };
+      );
     case 'failed':
-      return { type: 'PAYOUT_FAILED', at, message: result.message ?? 'the payout failed at the rails' };
+      return payoutResultEvent(
+        { status: 'failed', message: result.message ?? 'the payout failed at the rails' },
+        at,
+      );
     default:
       return null;
   }
