@@ -141,6 +141,14 @@ export const customerMachine = setup({
     updatedAt: input.at,
   }),
   initial: 'NEEDS_INFO',
+  // Every open status takes the same events; REJECTED is final, so the machine is done there and takes none.
+  on: {
+    FIELDS_PROVIDED: { guard: 'hasFields', actions: ['receive', 'stamp'] },
+    FIELDS_VERIFIED: { guard: 'hasFields', actions: ['verify', 'stamp'] },
+    FIELDS_REJECTED: { guard: 'hasErrors', actions: ['reject', 'stamp'] },
+    REQUIREMENTS_CHANGED: { actions: ['setRequirements', 'stamp'] },
+    CUSTOMER_REJECTED: { target: '.REJECTED', actions: ['noteRejection', 'stamp'] },
+  },
   states: {
     NEEDS_INFO: {
       description: CUSTOMER_STATUS_DESCRIPTIONS.NEEDS_INFO,
@@ -148,13 +156,6 @@ export const customerMachine = setup({
         { target: 'ACCEPTED', guard: 'accepted' },
         { target: 'PROCESSING', guard: 'complete' },
       ],
-      on: {
-        FIELDS_PROVIDED: { guard: 'hasFields', actions: ['receive', 'stamp'] },
-        FIELDS_VERIFIED: { guard: 'hasFields', actions: ['verify', 'stamp'] },
-        FIELDS_REJECTED: { guard: 'hasErrors', actions: ['reject', 'stamp'] },
-        REQUIREMENTS_CHANGED: { actions: ['setRequirements', 'stamp'] },
-        CUSTOMER_REJECTED: { target: 'REJECTED', actions: ['noteRejection', 'stamp'] },
-      },
     },
     PROCESSING: {
       description: CUSTOMER_STATUS_DESCRIPTIONS.PROCESSING,
@@ -162,13 +163,6 @@ export const customerMachine = setup({
         { target: 'NEEDS_INFO', guard: 'incomplete' },
         { target: 'ACCEPTED', guard: 'accepted' },
       ],
-      on: {
-        FIELDS_PROVIDED: { guard: 'hasFields', actions: ['receive', 'stamp'] },
-        FIELDS_VERIFIED: { guard: 'hasFields', actions: ['verify', 'stamp'] },
-        FIELDS_REJECTED: { guard: 'hasErrors', actions: ['reject', 'stamp'] },
-        REQUIREMENTS_CHANGED: { actions: ['setRequirements', 'stamp'] },
-        CUSTOMER_REJECTED: { target: 'REJECTED', actions: ['noteRejection', 'stamp'] },
-      },
     },
     ACCEPTED: {
       description: CUSTOMER_STATUS_DESCRIPTIONS.ACCEPTED,
@@ -178,12 +172,7 @@ export const customerMachine = setup({
         { target: 'PROCESSING', guard: 'awaitingReview' },
       ],
       on: {
-        FIELDS_PROVIDED: { guard: 'hasFields', actions: ['receive', 'stamp'] },
-        FIELDS_VERIFIED: { guard: 'hasFields', actions: ['verify', 'stamp'] },
-        FIELDS_REJECTED: { guard: 'hasErrors', actions: ['reject', 'stamp'] },
         REVIEW_REQUIRED: { actions: ['requireReview', 'stamp'] },
-        REQUIREMENTS_CHANGED: { actions: ['setRequirements', 'stamp'] },
-        CUSTOMER_REJECTED: { target: 'REJECTED', actions: ['noteRejection', 'stamp'] },
       },
     },
     REJECTED: {
