@@ -50,6 +50,17 @@ for (const [name, description] of [
 }
 
 program
+  .command('demo')
+  .description(
+    'walk one SEP-31 transaction through an in-process anchor, fake Stellar network and sending anchor',
+  )
+  .action(async () => {
+    const { runDemo } = await import('../demo/index.ts');
+    // Exits explicitly: the SDK's HTTP agents may keep idle sockets open after everything has closed.
+    process.exit(await runDemo());
+  });
+
+program
   .command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {
