@@ -10,14 +10,10 @@ const program = new Command('mooring')
 
 program
   .command('serve')
-  .description('run the anchor: HTTP API and actor hosts (all roles unless --only)')
+  .description('run the anchor: every role in one process, or only those given with --only')
   .addOption(new Option('--only <roles...>', 'run only these roles').choices(ROLES))
   .action(async (options: { only?: Role[] }) => {
-    const config = await loadConfig();
-    const log = createLogger(config.logLevel);
-    for (const warning of config.warnings) log.warn(warning);
-    const mooring = await startMooring(config, { roles: options.only, log });
-    shutdownOnSignal(() => mooring.close(), log);
+    await serveRoles(options.only ?? [...ROLES]);
   });
 
 program
@@ -95,12 +91,14 @@ async function serveRoles(roles: Role[], intervalSeconds?: number) {
   const config = await loadConfig();
   const log = createLogger(config.logLevel);
   for (const warning of config.warnings) log.warn(warning);
+  // Listen before starting: a signal during start-up (migrations, connecting) still ends in a clean close.
+  const closeWith = shutdownOnSignal(log);
   const mooring = await startMooring(config, {
     roles,
     log,
     ...(intervalSeconds !== undefined && { intervalSeconds }),
   });
-  shutdownOnSignal(() => mooring.close(), log);
+  closeWith(() => mooring.close());
 }
 
 async function runOnce(kind: 'execute-outgoing' | 'poll-outgoing') {
@@ -117,19 +115,27 @@ function positiveSeconds(value: string): number {
   return seconds;
 }
 
-function shutdownOnSignal(close: () => Promise<void>, log: { info(msg: string): void }) {
-  let closing = false;
+/** Exits 0 after a clean close on SIGINT/SIGTERM; returns the setter for what to close once started. */
+function shutdownOnSignal(log: { info(msg: string): void }): (close: () => Promise<void>) => void {
+  let close: (() => Promise<void>) | null = null;
+  let requested = false;
+  const finish = () =>
+    close!().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (closing) return;
-      closing = true;
+      if (requested) return;
+      requested = true;
       log.info(`${signal}: shutting down`);
-      close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      if (close) void finish();
     });
   }
+  return (closer) => {
+    close = closer;
+    if (requested) void finish();
+  };
 }
 
 try {

@@ -35,6 +35,17 @@ describe('mooring serve', () => {
     }
   });
 
+  it('closes cleanly when SIGTERM arrives while it is still starting', async () => {
+    const port = await freePort();
+    const run = startMooringProcess(['serve'], { PORT: `${port}`, MOORING_DATA_DIR: join(dataDir, 'early') });
+    // The sandbox warnings come right before start-up (database, migrations, bus, listen) begins.
+    for (const deadline = Date.now() + 20_000; !/SANDBOX/.test(run.output()) && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await run.stop()).toBe(0);
+    expect(run.output()).toMatch(/SIGTERM: shutting down/);
+  });
+
   const postgres = testDatabases().find((d) => d.name === 'postgres');
   const natsUrl = natsUrlForTests();
   it.skipIf(!postgres || !natsUrl)('serves on PostgreSQL and NATS JetStream', async () => {
