@@ -109,7 +109,8 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         source: createHorizonPaymentSource(config.horizonUrl, { appName: 'mooring' }),
         accounts: [...new Set(config.assets.map((asset) => asset.distributionAccount))],
         log: log.child({ role: 'watcher' }),
-        silenceMs: 60_000,
+        silenceMs: config.watcher.silenceTimeoutSeconds * 1000,
+        startFrom: config.watcher.startFrom,
         backoff: { initialMs: 1_000, maxMs: 60_000 },
       });
       started({ close: () => watcher.stop() });

@@ -66,3 +66,4 @@ export const DEFAULT_SEP12: Sep12Config = {
     },
   },
 };
+export const DEFAULT_WATCHER_SILENCE_SECONDS = 60;

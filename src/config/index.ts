@@ -18,4 +18,5 @@ export type {
   Sep31AssetConfig,
   StellarNetwork,
   WorkersConfig,
+  WatcherConfig,
 } from './types.ts';

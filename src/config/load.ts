@@ -9,6 +9,7 @@ import {
   DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
   DEFAULT_EXPIRE_INTERVAL_SECONDS,
   DEFAULT_PAYOUT_LEASE_SECONDS,
+  DEFAULT_WATCHER_SILENCE_SECONDS,
   DEFAULT_HOST,
   DEFAULT_LOG_LEVEL,
   DEFAULT_NETWORK,
@@ -122,6 +123,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         settings.pollOutgoingIntervalSeconds?.value ?? DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS,
       expireIntervalSeconds: file.workers?.expireIntervalSeconds ?? DEFAULT_EXPIRE_INTERVAL_SECONDS,
       payoutLeaseSeconds: file.workers?.payoutLeaseSeconds ?? DEFAULT_PAYOUT_LEASE_SECONDS,
+    },
+    watcher: {
+      silenceTimeoutSeconds: file.watcher?.silenceTimeoutSeconds ?? DEFAULT_WATCHER_SILENCE_SECONDS,
+      startFrom: file.watcher?.startFrom ?? 'now',
     },
     documentation: { ...file.documentation },
     paymentDeadlineSeconds,

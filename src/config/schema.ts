@@ -134,6 +134,21 @@ export const ConfigFileSchema = Type.Object(
       }),
     ),
     paymentDeadlineSeconds: Type.Optional(Seconds),
+    watcher: Type.Optional(
+      Type.Object(
+        {
+          /** Reconnect when Horizon sends nothing for this long (Horizon sends no keep-alives). */
+          silenceTimeoutSeconds: Type.Optional(Seconds),
+          /** Where a fresh install (no stored cursor) starts: the latest payment, or the account's first. */
+          startFrom: Type.Optional(
+            Type.Union([Type.Literal('now'), Type.Literal('beginning')], {
+              expected: '"now" or "beginning"',
+            }),
+          ),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
     /** Path of the anchor's integration module (default export: `{ sep31?, customers? }`), relative to the config file. */
     integration: Type.Optional(Type.String({ minLength: 1, expected: 'a module path' })),
   },

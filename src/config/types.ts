@@ -66,6 +66,11 @@ export interface WorkersConfig {
   readonly payoutLeaseSeconds: number;
 }
 
+export interface WatcherConfig {
+  readonly silenceTimeoutSeconds: number;
+  readonly startFrom: 'now' | 'beginning';
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -92,6 +97,7 @@ export interface Config {
   readonly allowAnySendingAnchor: boolean;
   readonly rails: RailsConfig;
   readonly workers: WorkersConfig;
+  readonly watcher: WatcherConfig;
   /** stellar.toml `[DOCUMENTATION]` fields, e.g. `ORG_NAME`. */
   readonly documentation: Readonly<Record<string, string>>;
   readonly paymentDeadlineSeconds: number;

@@ -49,6 +49,7 @@ describe('loadConfig defaults', () => {
     const path = await writeJson(cwd, 'config.json', {
       rails: { kind: 'http', baseUrl: 'https://bank.example/api/', authToken: 'token-123' },
       workers: { expireIntervalSeconds: 5 },
+      watcher: { silenceTimeoutSeconds: 15, startFrom: 'beginning' },
     });
     const config = await loadConfig({ env: { MOORING_CONFIG: path }, cwd });
     expect(config.rails).toEqual({
@@ -58,6 +59,7 @@ describe('loadConfig defaults', () => {
       authToken: 'token-123',
     });
     expect(config.workers.expireIntervalSeconds).toBe(5);
+    expect(config.watcher).toEqual({ silenceTimeoutSeconds: 15, startFrom: 'beginning' });
   });
 
   it('derives the home domain from the port', async () => {
