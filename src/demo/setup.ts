@@ -1,5 +1,4 @@
 /** The demo's anchor configuration: one asset, the SEP-12 types, the simulated sender, reference rails. */
-import { createServer } from 'node:net';
 import type { Keypair } from '@stellar/stellar-sdk';
 
 export interface DemoKeys {
@@ -52,18 +51,4 @@ export function demoConfigFile(options: {
     sendingAnchors: [{ name: 'demo-sender', signingKeys: [keys.sender.publicKey()] }],
     rails: { kind: 'reference', payoutDelaySeconds: 2 },
   };
-}
-
-/** A free TCP port on 127.0.0.1 (the home domain names it before the server listens). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Keypair, Memo, StellarToml, TransactionBuilder, type Transaction } from '@stellar/stellar-sdk';
+import { Memo, StellarToml, TransactionBuilder, type Transaction } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS } from '../helpers/app.ts';
+import { signatureIsValid, startCallbackReceiver } from '../helpers/callback-receiver.ts';
 import { freePort, waitForHttp } from '../helpers/process.ts';
 import {
   USDC,
@@ -35,25 +34,10 @@ describe.skipIf(!postgres || !natsUrl)('Mooring as separate processes (Postgres 
   let base2: string;
   let domain: string;
 
-  const callbacks: { signature: string; host: string; body: string }[] = [];
-  let receiver: Server;
-  let receiverUrl: string;
+  let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
 
   beforeAll(async () => {
-    receiver = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        callbacks.push({
-          signature: String(request.headers.signature),
-          host: String(request.headers.host),
-          body,
-        });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/callbacks`;
+    receiver = await startCallbackReceiver();
 
     const [port1, port2] = [await freePort(), await freePort()];
     domain = `localhost:${port1}`;
@@ -98,7 +82,7 @@ describe.skipIf(!postgres || !natsUrl)('Mooring as separate processes (Postgres 
 
   afterAll(async () => {
     await world?.close(); // SIGKILLs whatever the last test did not stop
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
 
   let token: string;
@@ -181,7 +165,7 @@ describe.skipIf(!postgres || !natsUrl)('Mooring as separate processes (Postgres 
     });
 
     const registered = await call(base1, 'PUT', `/sep31/transactions/${transactionId}/callback`, {
-      url: receiverUrl,
+      url: receiver.url,
     });
     expect(registered.status).toBe(204);
   });
@@ -211,23 +195,20 @@ describe.skipIf(!postgres || !natsUrl)('Mooring as separate processes (Postgres 
     });
     expect(transaction.external_transaction_id).toBeTruthy();
 
-    await waitUntil('the completed callback', () => callbacks.some((c) => c.body.includes('"completed"')), {
-      timeoutMs: 30_000,
-      diagnostics: () => outputs(world.processes),
-    });
-    const statuses = callbacks.map(
-      (c) => (JSON.parse(c.body) as { transaction: { status: string } }).transaction.status,
+    await waitUntil(
+      'the completed callback',
+      () => receiver.received.some((c) => c.body.includes('"completed"')),
+      {
+        timeoutMs: 30_000,
+        diagnostics: () => outputs(world.processes),
+      },
     );
+    const statuses = receiver.statuses();
     expect(statuses).toEqual(expect.arrayContaining(['pending_receiver', 'completed']));
     expect(statuses.indexOf('pending_receiver')).toBeLessThan(statuses.indexOf('completed'));
-    const signer = Keypair.fromPublicKey(toml.SIGNING_KEY!);
-    for (const callback of callbacks) {
-      const [, t, s] = /^t=(\d+), s=(.+)$/.exec(callback.signature) ?? [];
-      expect(t, callback.signature).toBeDefined();
-      expect(callback.host).toBe(new URL(receiverUrl).host);
-      expect(
-        signer.verify(Buffer.from(`${t}.${callback.host}.${callback.body}`), Buffer.from(s!, 'base64')),
-      ).toBe(true);
+    for (const callback of receiver.received) {
+      expect(callback.host).toBe(new URL(receiver.url).host);
+      expect(signatureIsValid(callback, toml.SIGNING_KEY!), callback.signature).toBe(true);
     }
     // Paid out once at the simulated bank.
     const payouts = await world.db

@@ -1,11 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   Asset,
-  Keypair,
   Memo,
   Networks,
   StellarToml,
@@ -15,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
 import { KEYS, testConfigFile } from '../helpers/app.ts';
+import { signatureIsValid, startCallbackReceiver } from '../helpers/callback-receiver.ts';
 import { freePort, startMooringProcess, waitForHttp, type RunningProcess } from '../helpers/process.ts';
 
 /**
@@ -31,25 +29,10 @@ describe('a sending anchor against `mooring serve`', () => {
   let token: string;
 
   // The sending anchor's callback endpoint: records each POST with its Signature header.
-  const callbacks: { signature: string; host: string; body: string }[] = [];
-  let receiver: Server;
-  let receiverUrl: string;
+  let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
 
   beforeAll(async () => {
-    receiver = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        callbacks.push({
-          signature: String(request.headers.signature),
-          host: String(request.headers.host),
-          body,
-        });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/callbacks`;
+    receiver = await startCallbackReceiver();
     dir = await mkdtemp(join(tmpdir(), 'mooring-sa-'));
     horizon = await startFakeHorizon();
     horizon.addAccount(acme.publicKey());
@@ -72,7 +55,7 @@ describe('a sending anchor against `mooring serve`', () => {
   });
   afterAll(async () => {
     await server?.stop();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
     await horizon?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -196,7 +179,7 @@ describe('a sending anchor against `mooring serve`', () => {
       'PUT',
       `${toml.DIRECT_PAYMENT_SERVER}/transactions/${transactionId}/callback`,
       {
-        url: receiverUrl,
+        url: receiver.url,
       },
     );
     expect(registered.status).toBe(204);
@@ -231,20 +214,14 @@ describe('a sending anchor against `mooring serve`', () => {
 
     // Every status change after registration, in order, each signed with the SIGNING_KEY of stellar.toml.
     for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
-      if (callbacks.some((c) => c.body.includes('"completed"'))) break;
+      if (receiver.received.some((c) => c.body.includes('"completed"'))) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const statuses = callbacks.map(
-      (c) => (JSON.parse(c.body) as { transaction: { status: string } }).transaction.status,
-    );
+    const statuses = receiver.statuses();
     expect(statuses).toEqual(expect.arrayContaining(['pending_receiver', 'completed']));
     expect(statuses.indexOf('pending_receiver')).toBeLessThan(statuses.indexOf('completed'));
-    const signer = Keypair.fromPublicKey(toml.SIGNING_KEY!);
-    for (const callback of callbacks) {
-      const [, t, s] = /^t=(\d+), s=(.+)$/.exec(callback.signature) ?? [];
-      expect(t, callback.signature).toBeDefined();
-      const signed = Buffer.from(`${t}.${callback.host}.${callback.body}`);
-      expect(signer.verify(signed, Buffer.from(s!, 'base64'))).toBe(true);
+    for (const callback of receiver.received) {
+      expect(signatureIsValid(callback, toml.SIGNING_KEY!), callback.signature).toBe(true);
     }
   });
 
