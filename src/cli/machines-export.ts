@@ -1,12 +1,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { MACHINES, toJson, toMermaid } from '../diagrams/index.ts';
+import { MACHINES, toDot, toJson, toMermaid, toScxml } from '../diagrams/index.ts';
 
-export type ExportFormat = 'mermaid' | 'json';
+export const EXPORT_FORMATS = ['mermaid', 'dot', 'scxml', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export function renderMachine(name: string, format: ExportFormat): string {
   const machine = MACHINES[name];
   if (!machine) throw new Error(`unknown machine "${name}"; known: ${Object.keys(MACHINES).join(', ')}`);
-  return format === 'mermaid' ? toMermaid(machine) : `${JSON.stringify(toJson(machine), null, 2)}\n`;
+  switch (format) {
+    case 'mermaid':
+      return toMermaid(machine);
+    case 'dot':
+      return toDot(machine);
+    case 'scxml':
+      return toScxml(machine);
+    case 'json':
+      return `${JSON.stringify(toJson(machine), null, 2)}\n`;
+  }
 }
 
 /** Markers around a generated diagram in a Markdown file, e.g. the README. */
@@ -40,7 +50,8 @@ export async function exportMachine(options: {
       throw new Error(`${options.into} has no ${start} … ${end} block`);
     }
     const { start, end } = markers(options.machine);
-    const block = options.format === 'mermaid' ? mermaidBlock(text) : `\n\`\`\`json\n${text}\`\`\`\n`;
+    const block =
+      options.format === 'mermaid' ? mermaidBlock(text) : `\n\n\`\`\`${options.format}\n${text}\`\`\`\n\n`;
     const updated = document.replace(
       new RegExp(`${escape(start)}[\\s\\S]*?${escape(end)}`),
       () => `${start}${block}${end}`,

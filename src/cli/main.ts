@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError } from '../config/index.ts';
 import { migrateToLatest, openDatabase } from '../db/index.ts';
 import { createLogger, ROLES, runSinglePass, startMooring, type Role } from '../main.ts';
-import { exportMachine } from './machines-export.ts';
+import { EXPORT_FORMATS, exportMachine, type ExportFormat } from './machines-export.ts';
 
 const program = new Command('mooring')
   .description('SEP-31 receiving anchor for the Stellar network')
@@ -76,14 +76,14 @@ const machines = program.command('machines').description('the formal models behi
 machines
   .command('export')
   .description('print a machine as a diagram or graph, generated from its definition')
-  .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'json']).default('mermaid'))
+  .addOption(new Option('--format <format>', 'output format').choices(EXPORT_FORMATS).default('mermaid'))
   .option('--machine <name>', 'which machine', 'transaction')
   .option('--out <file>', 'write to a file instead of stdout')
   .option(
     '--into <file>',
     'replace the block between <!-- machine:NAME:start/end --> markers in a Markdown file',
   )
-  .action(async (options: { format: 'mermaid' | 'json'; machine: string; out?: string; into?: string }) => {
+  .action(async (options: { format: ExportFormat; machine: string; out?: string; into?: string }) => {
     await exportMachine(options);
   });
 

@@ -118,3 +118,23 @@ export function toJson(machine: AnyStateMachine, options: GraphOptions = {}): Ma
     transitions,
   };
 }
+
+/**
+ * Every drawn edge: a transition on the machine's root is taken in each top-level state that is not final and
+ * does not handle the event itself, so it is drawn from each of those; a targetless one loops on its source.
+ */
+export function drawnEdges(graph: MachineGraph): { from: string; to: string; transition: GraphTransition }[] {
+  const topLevel = graph.states.filter((s) => s.parent === null && s.type !== 'final');
+  return graph.transitions.flatMap((t) => {
+    const sources =
+      t.source === graph.id
+        ? topLevel
+            .filter(
+              (s) =>
+                !graph.transitions.some((u) => u.source === s.id && u.event === t.event && u.guard === null),
+            )
+            .map((s) => s.id)
+        : [t.source];
+    return sources.map((from) => ({ from, to: t.target ?? from, transition: t }));
+  });
+}

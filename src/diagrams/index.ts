@@ -2,7 +2,9 @@
 import type { AnyStateMachine } from 'xstate';
 import { customerMachine, transactionMachine } from '../../machines/index.ts';
 
-export { toJson } from './graph.ts';
+export { toJson, drawnEdges } from './graph.ts';
+export { toDot, renderDot } from './dot.ts';
+export { toScxml, renderScxml } from './scxml.ts';
 export { toMermaid, renderMermaid, transitionLabel, eventLabel, mermaidText } from './mermaid.ts';
 export { guardLabel, actionName, effectKind } from './labels.ts';
 

@@ -1,5 +1,6 @@
 import type { AnyStateMachine } from 'xstate';
 import {
+  drawnEdges,
   toJson,
   type GraphOptions,
   type GraphState,
@@ -97,26 +98,12 @@ function scopeOf(from: string, to: string, byId: Map<string, GraphState>): strin
 }
 
 function edgesOf(graph: MachineGraph, byId: Map<string, GraphState>): Edge[] {
-  const topLevel = graph.states.filter((s) => s.parent === null);
-  const edges: Edge[] = [];
-  for (const t of graph.transitions) {
-    const label = transitionLabel(t);
-    const sources =
-      t.source === graph.id
-        ? topLevel
-            .filter((s) => s.type !== 'final')
-            .filter(
-              (s) =>
-                !graph.transitions.some((u) => u.source === s.id && u.event === t.event && u.guard === null),
-            )
-            .map((s) => s.id)
-        : [t.source];
-    for (const from of sources) {
-      const to = t.target ?? from;
-      edges.push({ scope: scopeOf(from, to, byId), from, to, label });
-    }
-  }
-  return edges;
+  return drawnEdges(graph).map(({ from, to, transition }) => ({
+    scope: scopeOf(from, to, byId),
+    from,
+    to,
+    label: transitionLabel(transition),
+  }));
 }
 
 /** Renders a graph from `toJson` as Mermaid `stateDiagram-v2`. */
