@@ -1,7 +1,5 @@
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../../../src/db/database.ts';
+import { openDatabase } from '../../../src/db/connect.ts';
 import { claimDue, insertEffects, markDone, markFailed } from '../../../src/db/outbox.repository.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
 import { transactionRow } from './fixtures.ts';
@@ -222,9 +220,8 @@ describe.each(testDatabases())('outbox on $name', (database) => {
       // A second pool: a separate connection. lock_timeout makes a blocked claim fail instead of hanging.
       const url = new URL(t.url ?? '');
       url.searchParams.set('options', '-c lock_timeout=2000');
-      const other = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.href }) }),
-      });
+      // Through openDatabase, which listens for errors of idle connections (the database is dropped with FORCE).
+      const other = (await openDatabase({ url: url.href })).db;
       try {
         const [a, b] = await t.db.transaction().execute(async (trx) => {
           const held = await claimDue(trx, { workerId: 'worker-a', limit: 5, leaseMs: LEASE, now: T0 });
@@ -253,12 +250,8 @@ describe.each(testDatabases())('outbox on $name', (database) => {
         nextAttemptAt: T0,
       })),
     );
-    const workers = Array.from(
-      { length: 4 },
-      () =>
-        new Kysely<Database>({
-          dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: t.url }) }),
-        }),
+    const workers = await Promise.all(
+      Array.from({ length: 4 }, async () => (await openDatabase({ url: t.url! })).db),
     );
     try {
       const claimed = await Promise.all(

@@ -1,13 +1,13 @@
+import type { Kysely } from 'kysely';
 import { Keypair } from '@stellar/stellar-sdk';
-import { Kysely, PostgresDialect } from 'kysely';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TransactionContext, TransactionStatus } from '../../../machines/index.ts';
 import { createTransactionHost, type TransactionHost } from '../../../src/actors/transaction-host.ts';
 import type { Config } from '../../../src/config/index.ts';
 import type { Database } from '../../../src/db/database.ts';
+import { openDatabase } from '../../../src/db/index.ts';
 import { insertEffects } from '../../../src/db/outbox.repository.ts';
 import {
   callbackHandlers,
@@ -492,14 +492,11 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     for (const id of ids) await toCompletion(id);
 
     // On Postgres each relay has its own pool, as two processes would.
+    // Separate pools through openDatabase, which listens for errors of idle connections (the database is
+    // dropped with FORCE afterwards).
     const pools =
       database.name === 'postgres'
-        ? [0, 1].map(
-            () =>
-              new Kysely<Database>({
-                dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: t.url }) }),
-              }),
-          )
+        ? await Promise.all([0, 1].map(async () => (await openDatabase({ url: t.url! })).db))
         : [db, db];
     const relays = pools.map((pool, i) => relay({ db: pool, workerId: `relay-${i}`, batchSize: 3 }));
     try {
