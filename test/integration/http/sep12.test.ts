@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../../src/db/index.ts';
 import { buildTestApp, KEYS, tokenFor, type TestApp } from '../../helpers/app.ts';
+import { multipart, type Part } from '../../helpers/multipart.ts';
 
 const acme = () => KEYS.acme.publicKey();
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -12,37 +13,6 @@ const memo = () => String(Math.floor(Math.random() * 1e12));
 
 const NAMES = { first_name: 'Ada', last_name: 'Lovelace' };
 const BANK = { bank_account_number: '12345678', bank_number: '021000021' };
-
-type Part =
-  { name: string; value: string } | { name: string; filename: string; contentType: string; data: Buffer };
-
-/** A multipart/form-data body, binary parts last (as SEP-12 asks). */
-function multipart(parts: Part[]) {
-  const boundary = `----mooring${randomBytes(8).toString('hex')}`;
-  const chunks: Buffer[] = [];
-  for (const part of parts) {
-    chunks.push(Buffer.from(`--${boundary}\r\n`));
-    if ('value' in part) {
-      chunks.push(
-        Buffer.from(`Content-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`),
-      );
-    } else {
-      chunks.push(
-        Buffer.from(
-          `Content-Disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\n` +
-            `Content-Type: ${part.contentType}\r\n\r\n`,
-        ),
-        part.data,
-        Buffer.from('\r\n'),
-      );
-    }
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return {
-    payload: Buffer.concat(chunks),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
 
 async function customerRow(db: Kysely<Database>, id: string) {
   return db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();

@@ -20,7 +20,7 @@ import {
 } from '../../../src/workers/index.ts';
 import { transactionInput } from '../../fixtures/transactions.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
-import { CUSTOMER_TYPES, captureLog, funded, payoutRows } from './support.ts';
+import { CUSTOMER_TYPES, captureLog, funded, payoutRows, TEST_PAYOUT_RELAY } from './support.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // A business server on 127.0.0.1 implementing docs/rails-http.md, with a payout book keyed by idempotency key.
@@ -145,16 +145,9 @@ describe.each(testDatabases())('payouts through the HTTP rails on $name', (datab
       db,
       host,
       rails,
-      workerId: 'payouts-a',
-      intervalMs: 60_000,
-      batchSize: 10,
-      leaseMs: 60_000,
-      handlerTimeoutMs: 10_000,
-      maxAttempts: 5,
-      backoff: { initialMs: 5_000 },
+      ...TEST_PAYOUT_RELAY,
       clock,
       log: captureLog().log,
-      autoStart: false,
     });
     try {
       await runExecuteOutgoingPass({ db, host, clock, customerTypes: CUSTOMER_TYPES });

@@ -15,7 +15,15 @@ import {
   type PayoutRelayOptions,
 } from '../../../src/workers/index.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
-import { CUSTOMER_TYPES, captureLog, customer, eventTypes, funded, payoutRows } from './support.ts';
+import {
+  CUSTOMER_TYPES,
+  captureLog,
+  customer,
+  eventTypes,
+  funded,
+  payoutRows,
+  TEST_PAYOUT_RELAY,
+} from './support.ts';
 
 /** Counts the calls that reach the rails, and can "crash" the caller right after one returned. */
 function spied(rails: RailsIntegration) {
@@ -81,16 +89,9 @@ describe.each(testDatabases())('payouts on $name', (database) => {
       db,
       host,
       rails,
-      workerId: 'payouts-a',
-      intervalMs: 60_000,
-      batchSize: 10,
-      leaseMs: 60_000,
-      handlerTimeoutMs: 10_000,
-      maxAttempts: 5,
-      backoff: { initialMs: 5_000 },
+      ...TEST_PAYOUT_RELAY,
       clock,
       log: captureLog().log,
-      autoStart: false,
       ...overrides,
     });
     relays.push(relay);

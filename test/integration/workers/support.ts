@@ -119,3 +119,15 @@ export function payoutRows(db: Kysely<Database>, transactionId: string) {
     .orderBy('id')
     .execute();
 }
+
+/** Payout relay settings for tests: driven by `runOnce` only, with leases and backoff the clock can pass. */
+export const TEST_PAYOUT_RELAY = {
+  workerId: 'payouts-a',
+  intervalMs: 60_000,
+  batchSize: 10,
+  leaseMs: 60_000,
+  handlerTimeoutMs: 10_000,
+  maxAttempts: 5,
+  backoff: { initialMs: 5_000 },
+  autoStart: false,
+} as const;
