@@ -177,6 +177,7 @@ async function record(
     payload: event,
     statusBefore,
     statusAfter: step.status,
+    stateAfter: step.snapshot.value,
   });
   await insertEffects(
     trx,

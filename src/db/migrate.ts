@@ -5,6 +5,7 @@ import * as sep10Challenges from './migrations/2026-11-24-002-sep10-challenges.t
 import * as customers from './migrations/2026-11-24-003-customers.ts';
 import * as watcherLeases from './migrations/2026-11-24-004-watcher-leases.ts';
 import * as referenceRails from './migrations/2026-11-24-005-reference-rails.ts';
+import * as eventStates from './migrations/2026-11-24-006-event-states.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24-003-customers': customers,
   '2026-11-24-004-watcher-leases': watcherLeases,
   '2026-11-24-005-reference-rails': referenceRails,
+  '2026-11-24-006-event-states': eventStates,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

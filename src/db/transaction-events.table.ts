@@ -1,6 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { TransactionStatus } from '../../machines/transaction/statuses.ts';
 import type { BigSerial, DefaultTimestamp, Json } from './columns.ts';
+import type { StateValue } from './transactions.table.ts';
 
 /** Append-only log of what happened to each transaction, in order (`seq`). */
 export interface TransactionEventsTable {
@@ -15,6 +16,8 @@ export interface TransactionEventsTable {
   /** null for the creation. */
   status_before: TransactionStatus | null;
   status_after: TransactionStatus;
+  /** The full state value after the event (sub-states included); null on rows written before it existed. */
+  state_after: Json<StateValue> | null;
   created_at: DefaultTimestamp;
 }
 

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { PersistedTransaction, TransactionContext, TransactionStatus } from '../../machines/index.ts';
 import { toJson } from './columns.ts';
 import type { Database } from './database.ts';
+import type { StateValue } from './transactions.table.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -104,6 +105,7 @@ export async function appendEvent(
     payload: unknown;
     statusBefore: TransactionStatus | null;
     statusAfter: TransactionStatus;
+    stateAfter: StateValue;
   },
 ): Promise<void> {
   await db
@@ -116,6 +118,7 @@ export async function appendEvent(
       payload: toJson(entry.payload),
       status_before: entry.statusBefore,
       status_after: entry.statusAfter,
+      state_after: toJson(entry.stateAfter),
     })
     .execute();
 }
