@@ -13,6 +13,8 @@ import { sep10Routes } from './sep10.routes.ts';
 import { sep12Routes } from './sep12.routes.ts';
 import { sep31Routes } from './sep31.routes.ts';
 import { PATHS } from './urls.ts';
+import { VIEWER_BASE } from '../viewer/api.ts';
+import { viewerRoutes, type ViewerRouteOptions } from './viewer.routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -29,6 +31,8 @@ export interface AppDeps {
   integration?: Sep31Integration;
   /** SEP-12 decisions (customer status per type); defaults to the reference integration (format checks). */
   customerIntegration?: CustomerIntegration;
+  /** The machine viewer at /machines (on when config.operatorToken is set): tests poll faster. */
+  viewer?: ViewerRouteOptions;
 }
 
 /**
@@ -93,6 +97,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register((instance) => sep10Routes(instance, deps), { prefix: PATHS.auth });
   await app.register((instance) => sep31Routes(instance, deps), { prefix: PATHS.sep31 });
   await app.register((instance) => sep12Routes(instance, deps), { prefix: PATHS.sep12 });
+
+  // Operator tools
+  await app.register((instance) => viewerRoutes(instance, deps), { prefix: VIEWER_BASE });
 
   return app;
 }

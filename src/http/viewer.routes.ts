@@ -1,0 +1,274 @@
+/**
+ * The machine viewer (operators only, read-only): the page and its assets, sign-in, and a JSON API with the
+ * machines, live per-state counts (server-sent events) and one transaction's path. Paths and bodies are the
+ * contract in src/viewer/api.ts. Off (every route 404) unless OPERATOR_TOKEN is set. Hidden from OpenAPI.
+ *
+ * Authentication is the operator token (Bearer) or the session cookie it buys (see operator-auth.ts); the
+ * page and assets hold no data and need neither. Cookies and SSE are registered in this scope only.
+ */
+import { fastifySSE } from '@fastify/sse';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { MooringError } from '../errors.ts';
+import {
+  VIEWER_BASE,
+  VIEWER_PATHS,
+  type ViewerCounts,
+  type ViewerMachines,
+  type ViewerSession,
+} from '../viewer/api.ts';
+import { viewerAssets, type ViewerAsset, type ViewerAssets } from '../viewer/bundle.ts';
+import { createLiveFeed, POLL_INTERVAL_MS, sameCounts, type LiveUpdate } from '../viewer/live.ts';
+import { viewerMachines } from '../viewer/machines.ts';
+import {
+  readCounts,
+  readRecentTransitions,
+  readTransaction,
+  readTransitionsSince,
+} from '../viewer/read-model.ts';
+import type { AppDeps } from './app.ts';
+import { operatorAuth, operatorCookiePlugin } from './operator-auth.ts';
+
+export const VIEWER_OFF = 'the machine viewer is off: set OPERATOR_TOKEN to turn it on';
+/** Transitions replayed after `Last-Event-ID` at most; a client further behind relies on the counts. */
+export const REPLAY_LIMIT = 200;
+/** Transitions a new client (no `Last-Event-ID`) gets first, so its activity feed does not start empty. */
+export const RECENT_LIMIT = 20;
+const SSE_HEARTBEAT_MS = 15_000;
+/** Transaction ids are UUIDs; anything outside this is refused before it reaches the database. */
+const TRANSACTION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const EVENT_ID = /^\d{1,19}$/;
+const MAX_BIGINT = 2n ** 63n - 1n;
+/** A `Last-Event-ID` that can be a transaction_events id (bigint). */
+const isEventId = (value: string | null): value is string =>
+  value !== null && EVENT_ID.test(value) && BigInt(value) <= MAX_BIGINT;
+
+export const VIEWER_CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self'",
+  "script-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'content-security-policy': VIEWER_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+const hidden = { hide: true };
+/** A path of VIEWER_PATHS relative to the plugin's prefix (VIEWER_BASE). */
+const local = (path: string) => path.slice(VIEWER_BASE.length) || '/';
+
+export interface ViewerRouteOptions {
+  /** How often the live feed polls the event log (default POLL_INTERVAL_MS). */
+  pollIntervalMs?: number;
+  /** The browser assets (default: built from src/viewer/client/ once per process). */
+  assets?: () => Promise<ViewerAssets>;
+}
+
+export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+
+  const operatorToken = deps.config.operatorToken;
+  if (operatorToken === null) {
+    const off = async (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.status(404).send({ error: VIEWER_OFF });
+    app.all('/', { schema: hidden }, off);
+    app.all('/*', { schema: hidden }, off);
+    return;
+  }
+
+  const { db } = deps;
+  const now = () => deps.clock?.() ?? new Date();
+  const assets = deps.viewer?.assets ?? viewerAssets;
+  const auth = operatorAuth({
+    operatorToken,
+    cookiePath: VIEWER_BASE,
+    ...(deps.clock && { clock: deps.clock }),
+  });
+  await operatorCookiePlugin(app, operatorToken);
+  await app.register(fastifySSE, { heartbeatInterval: SSE_HEARTBEAT_MS });
+
+  // One poller for every live connection of this app; stopped before the server closes, so that open
+  // streams end and close() does not wait on them.
+  const feed = createLiveFeed({
+    reader: {
+      counts: () => readCounts(db, now()),
+      transitionsSince: (afterId, limit) => readTransitionsSince(db, afterId, limit),
+    },
+    pollIntervalMs: deps.viewer?.pollIntervalMs ?? POLL_INTERVAL_MS,
+    onError: (error) => app.log.warn({ err: error }, 'machine viewer: live poll failed'),
+  });
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    feed.stop();
+    for (const close of streams) close();
+  });
+  app.addHook('onClose', async () => feed.stop());
+
+  // The page and its assets: no data in them, so no authentication.
+  const serve =
+    (pick: (all: ViewerAssets) => ViewerAsset) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const asset = pick(await assets());
+      reply.header('cache-control', 'no-cache').header('etag', asset.etag).type(asset.contentType);
+      if (request.headers['if-none-match'] === asset.etag) return reply.status(304).send();
+      return reply.send(asset.body);
+    };
+  app.get(
+    local(VIEWER_PATHS.page),
+    { schema: hidden },
+    serve((a) => a.html),
+  );
+  app.get(
+    local(VIEWER_PATHS.script),
+    { schema: hidden },
+    serve((a) => a.script),
+  );
+  app.get(
+    local(VIEWER_PATHS.stylesheet),
+    { schema: hidden },
+    serve((a) => a.stylesheet),
+  );
+
+  // Sign-in: answers whether signed in, never 401.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const noStore = async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store');
+  };
+  r.get(
+    local(VIEWER_PATHS.session),
+    { schema: hidden, onRequest: noStore },
+    async (request): Promise<ViewerSession> => ({ signedIn: auth.isOperator(request) }),
+  );
+  r.post(
+    local(VIEWER_PATHS.session),
+    {
+      schema: { ...hidden, body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }) },
+      onRequest: noStore,
+    },
+    async (request, reply): Promise<ViewerSession> => {
+      if (!auth.signIn(request, reply, request.body.token)) {
+        throw new MooringError('unauthenticated', 'invalid operator token');
+      }
+      return { signedIn: true };
+    },
+  );
+  r.delete(
+    local(VIEWER_PATHS.session),
+    { schema: hidden, onRequest: noStore },
+    async (request, reply): Promise<ViewerSession> => {
+      auth.signOut(request, reply);
+      return { signedIn: false };
+    },
+  );
+
+  // The API: operator only.
+  await app.register(async (api) => {
+    api.addHook('onRequest', auth.required);
+    api.addHook('onRequest', noStore);
+
+    let machines: ViewerMachines | undefined;
+    api.get(local(VIEWER_PATHS.machines), { schema: hidden }, async () => {
+      machines ??= { machines: viewerMachines() };
+      return machines;
+    });
+
+    api.get(local(VIEWER_PATHS.counts), { schema: hidden }, async () => readCounts(db, now()));
+
+    // A wildcard, not `:id`: the router would answer an over-long parameter 404 before we can say 400.
+    api.get(`${local(VIEWER_PATHS.transaction)}*`, { schema: hidden }, async (request) => {
+      const id = (request.params as { '*'?: string })['*'] ?? '';
+      if (!TRANSACTION_ID.test(id)) {
+        throw new MooringError('bad_request', 'not a transaction id: at most 64 letters, digits, . _ : -');
+      }
+      const transaction = await readTransaction(db, id);
+      if (!transaction) throw new MooringError('not_found', 'transaction not found');
+      return transaction;
+    });
+
+    api.get(
+      local(VIEWER_PATHS.live),
+      { schema: hidden, sse: 'only', exposeHeadRoute: false },
+      async (request, reply) => {
+        const stream = reply.sse;
+        /** The highest transition id this client has: nothing at or below it is sent again. */
+        let floor = 0n;
+        let ready = false;
+        let committed = false;
+        const early: LiveUpdate[] = [];
+        let chain = Promise.resolve();
+
+        /** The counts this client has: the same counts again are not sent. */
+        let shown: ViewerCounts | undefined;
+        const sendCounts = async (counts: ViewerCounts) => {
+          if (sameCounts(counts, shown)) return;
+          await stream.send({ event: 'counts', data: counts });
+          shown = counts;
+        };
+        // What happened first, then the totals it led to.
+        const send = async (update: LiveUpdate) => {
+          for (const transition of update.transitions) {
+            const id = BigInt(transition.id);
+            if (id <= floor || !stream.isConnected) continue;
+            await stream.send({ id: transition.id, event: 'transition', data: transition });
+            floor = id;
+          }
+          if (update.counts && stream.isConnected) await sendCounts(update.counts);
+        };
+        const enqueue = (work: () => Promise<void> | void) => {
+          chain = chain.then(work).catch((error: unknown) => {
+            request.log.debug({ err: error }, 'machine viewer: live stream write failed');
+            stream.close();
+          });
+        };
+        // On shutdown at once, even behind a write a slow client holds up.
+        const close = () => stream.close();
+
+        // Subscribe first and hold what arrives until the initial counts and the replay are out.
+        const subscription = feed.updates.subscribe({
+          next: (update) => (ready ? enqueue(() => send(update)) : early.push(update)),
+          complete: () => enqueue(close),
+        });
+        streams.add(close);
+        stream.onClose(() => {
+          streams.delete(close);
+          subscription.unsubscribe();
+        });
+
+        try {
+          const counts = await readCounts(db, now());
+          await sendCounts(counts);
+          committed = true;
+          floor = BigInt(counts.latestEventId);
+          const last = stream.lastEventId;
+          const missed = isEventId(last)
+            ? await readTransitionsSince(db, last, REPLAY_LIMIT)
+            : await readRecentTransitions(db, RECENT_LIMIT);
+          for (const transition of missed) {
+            await stream.send({ id: transition.id, event: 'transition', data: transition });
+            if (BigInt(transition.id) > floor) floor = BigInt(transition.id);
+          }
+        } catch (error) {
+          subscription.unsubscribe();
+          streams.delete(close);
+          if (!committed && stream.isConnected) throw error;
+          request.log.warn({ err: error }, 'machine viewer: live stream failed');
+          stream.close();
+          return;
+        }
+        stream.keepAlive();
+        ready = true;
+        for (const update of early.splice(0)) enqueue(() => send(update));
+      },
+    );
+  });
+}

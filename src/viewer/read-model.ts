@@ -1,0 +1,190 @@
+// What the machine viewer reads from the database: per-state counts, the event log as transitions, and one
+// transaction with its path. Plain kysely over the read model, the same on PostgreSQL and PGlite. Read-only.
+import { sql, type Kysely } from 'kysely';
+import { acceptedEventTypes, restore, type PersistedTransaction } from '../../machines/index.ts';
+import type { Database, TransactionEventRow } from '../db/index.ts';
+import type { ViewerCounts, ViewerEvent, ViewerMachine, ViewerTransaction, ViewerTransition } from './api.ts';
+import { viewerMachine } from './machines.ts';
+import { activeStates, asStateValue, leafStateId, type StateValue } from './state-ids.ts';
+
+/** The machine whose states the counts are of. */
+export const COUNTED_MACHINE = 'transaction';
+
+let counted: ViewerMachine | undefined;
+/** The counted machine as the viewer draws it (built once: it depends only on the machine definition). */
+export function countedMachine(): ViewerMachine {
+  counted ??= viewerMachine(COUNTED_MACHINE);
+  return counted;
+}
+
+/** The state value stored in `column`, or else the top-level status (old rows have no state value). */
+function stateValueOf(column: unknown, status: string): StateValue {
+  return asStateValue(column) ?? status;
+}
+
+const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
+
+/** Transactions per state: a compound state counts those in any of its sub-states; every state is present. */
+export async function readCounts(db: Kysely<Database>, now: Date = new Date()): Promise<ViewerCounts> {
+  const machine = countedMachine();
+  // The read model's state_value, else the snapshot's (rows written before state_value was filled).
+  const value = sql<unknown>`coalesce(state_value, snapshot -> 'value')`;
+  const [rows, latest] = await Promise.all([
+    db
+      .selectFrom('transactions')
+      .select([value.as('value'), 'status', (eb) => eb.fn.countAll<string>().as('n')])
+      .groupBy([value, 'status'])
+      .execute(),
+    db
+      .selectFrom('transaction_events')
+      .select((eb) => eb.fn.max('id').as('latest'))
+      .executeTakeFirst(),
+  ]);
+  const counts: Record<string, number> = Object.fromEntries(machine.states.map((s) => [s.id, 0]));
+  let total = 0;
+  for (const row of rows) {
+    const n = Number(row.n);
+    total += n;
+    for (const id of activeStates(machine.id, stateValueOf(row.value, row.status)).active) {
+      // A state the machine no longer has (an old row) counts in the total only.
+      if (id in counts) counts[id]! += n;
+    }
+  }
+  return {
+    machine: machine.name,
+    total,
+    counts,
+    latestEventId: latest?.latest == null ? '0' : String(latest.latest),
+    at: now.toISOString(),
+  };
+}
+
+function leafOf(column: unknown, status: string): string {
+  const machineId = countedMachine().id;
+  return leafStateId(machineId, stateValueOf(column, status)) ?? `${machineId}.${status}`;
+}
+
+function toTransition(row: TransactionEventRow): ViewerTransition {
+  return {
+    id: String(row.id),
+    transactionId: row.transaction_id,
+    seq: Number(row.seq),
+    eventType: row.event_type,
+    statusBefore: row.status_before,
+    statusAfter: row.status_after,
+    stateAfter: leafOf(row.state_after, row.status_after),
+    at: iso(row.created_at),
+  };
+}
+
+/** Event rows with an id above `afterId` (a bigint as decimal digits), oldest id first, at most `limit`. */
+export async function readTransitionsSince(
+  db: Kysely<Database>,
+  afterId: string,
+  limit: number,
+): Promise<ViewerTransition[]> {
+  if (!/^\d{1,19}$/.test(afterId)) throw new RangeError(`not an event id: ${afterId}`);
+  const rows = await db
+    .selectFrom('transaction_events')
+    .selectAll()
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(toTransition);
+}
+
+/** The newest `limit` event rows, oldest id first: what a client that connects without a Last-Event-ID sees. */
+export async function readRecentTransitions(
+  db: Kysely<Database>,
+  limit: number,
+): Promise<ViewerTransition[]> {
+  const rows = await db
+    .selectFrom('transaction_events')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.reverse().map(toTransition);
+}
+
+/**
+ * One transaction: its read model, its events oldest first, what it accepts now and the path it took through
+ * the transaction machine (see ViewerTransaction.path). Undefined when there is no such transaction.
+ */
+export async function readTransaction(
+  db: Kysely<Database>,
+  id: string,
+): Promise<ViewerTransaction | undefined> {
+  const row = await db.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const rows = await db
+    .selectFrom('transaction_events')
+    .selectAll()
+    .where('transaction_id', '=', id)
+    .orderBy('seq')
+    .execute();
+
+  const machine = countedMachine();
+  const persisted = row.snapshot as unknown as PersistedTransaction;
+  const current = stateValueOf(row.state_value ?? persisted.value, row.status);
+
+  const events: ViewerEvent[] = [];
+  const states = new Set<string>();
+  const edges: string[] = [];
+  let before: string | null = null;
+  for (const event of rows) {
+    const value = stateValueOf(event.state_after, event.status_after);
+    const after = leafOf(event.state_after, event.status_after);
+    for (const state of activeStates(machine.id, value).active) states.add(state);
+    if (before !== null) edges.push(...edgesTaken(machine, event.event_type, before, after));
+    events.push({
+      seq: Number(event.seq),
+      eventId: event.event_id,
+      eventType: event.event_type,
+      at: iso(event.created_at),
+      statusBefore: event.status_before,
+      statusAfter: event.status_after,
+      stateBefore: before,
+      stateAfter: after,
+      payload: event.payload,
+    });
+    before = after;
+  }
+  for (const state of activeStates(machine.id, current).active) states.add(state);
+
+  return {
+    id: row.id,
+    status: row.status,
+    state: leafStateId(machine.id, current) ?? `${machine.id}.${row.status}`,
+    version: Number(row.version),
+    sendingAnchor: row.sending_anchor,
+    amountIn: row.amount_in,
+    amountInAsset: row.amount_in_asset,
+    amountOut: row.amount_out,
+    amountOutAsset: row.amount_out_asset,
+    startedAt: iso(row.started_at),
+    updatedAt: iso(row.updated_at),
+    completedAt: row.completed_at === null ? null : iso(row.completed_at),
+    events,
+    accepts: acceptedEventTypes(restore(persisted)),
+    path: { states: [...states], edges },
+  };
+}
+
+/**
+ * The drawn edges an event took: those with its type from the state before (or an ancestor) to the state after
+ * (or an ancestor). Guarded twins are all included; an event no arrow draws adds none. Where only a compound
+ * state is known (an old row: its status), arrows from or to its sub-states count too.
+ */
+export function edgesTaken(
+  machine: ViewerMachine,
+  eventType: string,
+  before: string,
+  after: string,
+): string[] {
+  const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+  return machine.edges
+    .filter((e) => e.event === eventType && related(e.from, before) && related(e.to, after))
+    .map((e) => e.id);
+}
