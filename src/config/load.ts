@@ -39,6 +39,9 @@ import { fillFromSandbox } from './sandbox.ts';
 import type { ConfigFile } from './schema.ts';
 import type { Config, StellarNetwork } from './types.ts';
 
+/** Shorter operator tokens still work, with a warning at start-up: they can be guessed. */
+const MIN_OPERATOR_TOKEN_LENGTH = 24;
+
 export interface LoadConfigOptions {
   /** Defaults to `process.env`. Tests pass an explicit object. */
   env?: Env;
@@ -96,6 +99,12 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     );
   } else if (sendingAnchors.length === 0) {
     warnings.push('no sendingAnchors configured: every SEP-31 request will be refused');
+  }
+  const operatorToken = settings.operatorToken?.value;
+  if (operatorToken !== undefined && operatorToken.length < MIN_OPERATOR_TOKEN_LENGTH) {
+    warnings.push(
+      `OPERATOR_TOKEN is shorter than ${MIN_OPERATOR_TOKEN_LENGTH} characters: anyone who guesses it sees every transaction`,
+    );
   }
 
   return deepFreeze({

@@ -135,6 +135,17 @@ describe('loadConfig sources', () => {
     });
   });
 
+  it('warns at start-up about an operator token short enough to guess', async () => {
+    const cwd = await tempDir();
+    const short = await loadConfig({ cwd, env: { OPERATOR_TOKEN: 'operator-token' } });
+    expect(short.operatorToken).toBe('operator-token');
+    expect(short.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^OPERATOR_TOKEN is shorter/)]),
+    );
+    const long = await loadConfig({ cwd, env: { OPERATOR_TOKEN: 'o'.repeat(24) } });
+    expect(long.warnings.filter((w) => w.includes('OPERATOR_TOKEN'))).toEqual([]);
+  });
+
   it('lets command-line overrides win over the environment', async () => {
     const cwd = await tempDir();
     const config = await loadConfig({ cwd, env: { PORT: '7001', HOST: '::1' }, overrides: { port: '7002' } });

@@ -1,0 +1,229 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Asset, Memo } from '@stellar/stellar-sdk';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transactionMachine } from '../../../machines/index.ts';
+import { connectSendingAnchor, type SendingAnchor } from '../../../src/demo/sending-anchor.ts';
+import { toJson } from '../../../src/diagrams/index.ts';
+import { startFakeHorizon, type FakeHorizon } from '../../fakes/fake-horizon.ts';
+import { KEYS, testConfigFile } from '../../helpers/app.ts';
+import { freePort, startMooringProcess, waitForHttp, type RunningProcess } from '../../helpers/process.ts';
+
+/**
+ * The machine viewer in real headless Chromium (Debian's package; playwright-core downloads nothing), against
+ * a `mooring serve` process and the fake Horizon: an operator signs in, sees every state of the transaction
+ * machine, watches a transaction made by a sending anchor move live, and opens it to see its path.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) {
+  throw new Error(`Chromium is required in CI for the viewer tests and is not at ${CHROMIUM}`);
+}
+const SCREENSHOTS = join(import.meta.dirname, '..', '..', '..', 'test-output', 'viewer');
+const OPERATOR_TOKEN = 'operator-token-for-the-viewer-test-0123456789';
+const STATES = toJson(transactionMachine).states.map((s) => s.id);
+
+describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_000 }, () => {
+  let dir: string;
+  let horizon: FakeHorizon;
+  let server: RunningProcess;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  let anchor: SendingAnchor;
+  let transaction: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mooring-viewer-'));
+    horizon = await startFakeHorizon();
+    horizon.addAccount(KEYS.acme.publicKey());
+    const port = await freePort();
+    base = `http://localhost:${port}`;
+    const { jwtSecret: _sandbox, ...file } = testConfigFile({
+      homeDomain: `localhost:${port}`,
+      horizonUrl: horizon.url,
+    });
+    await writeFile(join(dir, 'mooring.json'), JSON.stringify(file));
+    server = startMooringProcess(['serve'], {
+      PORT: `${port}`,
+      MOORING_CONFIG: join(dir, 'mooring.json'),
+      MOORING_DATA_DIR: join(dir, 'data'),
+      OPERATOR_TOKEN,
+      EXECUTE_OUTGOING_INTERVAL: '1',
+      POLL_OUTGOING_INTERVAL: '1',
+    });
+    await waitForHttp(`${base}/ready`, server);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await mkdir(SCREENSHOTS, { recursive: true });
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await horizon?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const state = (id: string) => page.locator(`svg[data-machine="transaction"] g.state[data-state="${id}"]`);
+  const count = (id: string) => page.locator(`svg[data-machine="transaction"] [data-count-for="${id}"]`);
+  const countOf = async (id: string) => Number((await count(id).textContent())?.trim() || '0');
+
+  it('asks for the operator token, refuses a wrong one, and signs in with the right one', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${base}/machines`);
+    await page.locator('#operator-token').fill('not-the-token');
+    await page.locator('#login-form [type="submit"]').click();
+    await expect.poll(() => page.locator('#login-error').textContent()).toMatch(/\S/);
+    await expect.poll(() => page.locator('svg[data-machine="transaction"]').count()).toBe(0);
+
+    await page.locator('#operator-token').fill(OPERATOR_TOKEN);
+    await page.locator('#login-form [type="submit"]').click();
+    await page.locator('svg[data-machine="transaction"]').waitFor({ state: 'visible', timeout: 20_000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('draws every state of the transaction machine, with its live count', async () => {
+    expect(STATES.length).toBeGreaterThan(10);
+    for (const id of STATES) {
+      await expect(state(id).count(), id).resolves.toBe(1);
+      expect(await state(id).isVisible(), id).toBe(true);
+    }
+    // Leaf states carry a count; a fresh anchor has no transactions.
+    await expect.poll(() => page.locator('#live-status').textContent(), { timeout: 15_000 }).toMatch(/live/);
+    expect(await countOf('transaction.pending_sender')).toBe(0);
+    await expect
+      .poll(() => page.locator('svg[data-machine="transaction"] g.edge').count())
+      .toBeGreaterThan(30);
+    await page.screenshot({ path: join(SCREENSHOTS, 'desktop-empty.png'), fullPage: true });
+  });
+
+  it('counts a transaction a sending anchor creates, without a reload', async () => {
+    anchor = await connectSendingAnchor(new URL(base).host, KEYS.acme);
+    const senderId = await anchor.putCustomer({
+      type: 'sep31-sender',
+      memo: '1',
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+    });
+    const receiverId = await anchor.putCustomer({
+      type: 'sep31-receiver',
+      memo: '2',
+      first_name: 'Grace',
+      last_name: 'Hopper',
+      bank_account_number: '12345678',
+      bank_number: '021000021',
+    });
+    transaction = await anchor.createTransaction({
+      amount: '100',
+      asset_code: 'USDC',
+      asset_issuer: KEYS.issuer.publicKey(),
+      funding_method: 'SEPA',
+      sender_id: senderId,
+      receiver_id: receiverId,
+    });
+    await expect.poll(() => countOf('transaction.pending_sender'), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.locator('#total-count').textContent()).toMatch(/\b1\b/);
+    expect(await state('transaction.pending_sender').getAttribute('class')).toMatch(/\boccupied\b/);
+    await expect
+      .poll(() => page.locator('#activity').textContent(), { timeout: 15_000 })
+      .toContain(transaction.id!.slice(0, 8));
+  });
+
+  it('opens the transaction and highlights its path as it is paid and paid out', async () => {
+    await page.locator('#transaction-id').fill(transaction.id!);
+    await page.locator('#transaction-form [type="submit"]').click();
+    await expect.poll(() => page.locator('#transaction-panel').textContent()).toContain(transaction.id!);
+    await expect.poll(() => state('transaction.pending_sender').getAttribute('class')).toMatch(/\bcurrent\b/);
+    await expect.poll(() => page.locator('#accepts').textContent()).toContain('PAYMENT_RECEIVED');
+
+    const paid = horizon.appendPayment({
+      from: KEYS.acme,
+      destination: transaction.stellar_account_id!,
+      asset: new Asset('USDC', KEYS.issuer.publicKey()),
+      amount: '100',
+      memo: Memo.hash(Buffer.from(transaction.stellar_memo!, 'base64').toString('hex')),
+    });
+
+    // The count moves out of pending_sender and into completed, live.
+    await expect.poll(() => countOf('transaction.completed'), { timeout: 45_000 }).toBe(1);
+    expect(await countOf('transaction.pending_sender')).toBe(0);
+
+    // The open transaction follows: its path through pending_receiver to completed is highlighted.
+    const completed = state('transaction.completed');
+    await expect.poll(() => completed.getAttribute('class'), { timeout: 15_000 }).toMatch(/\bcurrent\b/);
+    for (const id of [
+      'transaction.pending_receiver',
+      'transaction.pending_receiver.preparing',
+      'transaction.pending_sender',
+      'transaction.pending_receiver.ready',
+      'transaction.pending_receiver.paying_out',
+    ]) {
+      expect(await state(id).getAttribute('class'), id).toMatch(/\bvisited\b/);
+    }
+    expect(await state('transaction.expired').getAttribute('class')).not.toMatch(/\bvisited\b/);
+    const taken = page.locator('svg[data-machine="transaction"] g.edge.taken');
+    expect(await taken.count()).toBeGreaterThanOrEqual(3);
+    expect(await taken.evaluateAll((edges) => edges.map((e) => e.getAttribute('data-event')))).toEqual(
+      expect.arrayContaining(['PAYMENT_RECEIVED', 'PAYOUT_REQUESTED', 'PAYOUT_COMPLETED']),
+    );
+
+    // Each event with its time and payload, and a final state accepts nothing.
+    const events = page.locator('#transaction-events li.event');
+    const types = await events.allTextContents();
+    for (const type of ['CREATED', 'ACCOUNT_ASSIGNED', 'PAYMENT_RECEIVED', 'PAYOUT_COMPLETED']) {
+      expect(
+        types.some((text) => text.includes(type)),
+        type,
+      ).toBe(true);
+    }
+    const payment = events.filter({ hasText: 'PAYMENT_RECEIVED' });
+    expect(await payment.locator('pre').textContent()).toContain(paid.transaction.hash);
+    expect(await page.locator('#accepts li').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'desktop-completed.png'), fullPage: true });
+  });
+
+  it('fits a phone-sized screen', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    try {
+      await phone.context().addCookies(await page.context().cookies());
+      await phone.goto(`${base}/machines#tx=${transaction.id}`);
+      const svg = phone.locator('svg[data-machine="transaction"]');
+      await svg.waitFor({ state: 'visible', timeout: 20_000 });
+      await expect
+        .poll(() => phone.locator('g.state[data-state="transaction.completed"]').getAttribute('class'))
+        .toMatch(/\bcurrent\b/);
+      // Nothing sticks out sideways: the page does not scroll horizontally.
+      // Runs in the page (the test program has no DOM types).
+      const overflow = await phone.evaluate(() => {
+        const { documentElement } = (
+          globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number; clientWidth: number } };
+          }
+        ).document;
+        return documentElement.scrollWidth - documentElement.clientWidth;
+      });
+      expect(overflow).toBeLessThanOrEqual(0);
+      // A page opened later still shows what happened before it: the recent transitions.
+      await expect
+        .poll(() => phone.locator('#activity').textContent())
+        .toContain(transaction.id!.slice(0, 8));
+      const box = await svg.boundingBox();
+      expect(box!.width).toBeGreaterThan(300);
+      await phone.screenshot({ path: join(SCREENSHOTS, 'phone.png'), fullPage: true });
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('answers its API to the operator only', async () => {
+    const signedOut = await fetch(`${base}/machines/api/counts`);
+    expect(signedOut.status).toBe(401);
+  });
+});
