@@ -5,7 +5,8 @@ import { customerMachine, transactionMachine } from '../../machines/index.ts';
 export { toJson, drawnEdges } from './graph.ts';
 export { toDot, renderDot } from './dot.ts';
 export { toScxml, renderScxml } from './scxml.ts';
-export { toMermaid, renderMermaid, transitionLabel, eventLabel, mermaidText } from './mermaid.ts';
+export { toMermaid, renderMermaid, transitionLabel, mermaidText } from './mermaid.ts';
+export { eventLabel } from './event-label.ts';
 export { guardLabel, actionName, effectKind } from './labels.ts';
 
 export type { MachineGraph, GraphState, GraphTransition, GraphOptions } from './graph.ts';

@@ -1,4 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
+import { eventLabel } from './event-label.ts';
 import {
   drawnEdges,
   toJson,
@@ -34,16 +35,6 @@ export function mermaidText(text: string): string {
     .replace(/%%/g, '%')
     .replace(/\s{2,}/g, ' ')
     .trim();
-}
-
-/** How an event reads on an arrow. */
-export function eventLabel(event: string): string {
-  if (event === '') return 'always';
-  const after = /^xstate\.after\.(\d+)\./.exec(event);
-  if (after) return `after ${after[1]}ms`;
-  const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(event);
-  if (actor) return `${actor[1]}(${actor[2]})`;
-  return event;
 }
 
 /** `EVENT [guard] / effect, effect` */

@@ -10,6 +10,7 @@ import type {
 } from 'elkjs/lib/elk-api.js';
 import type { ViewerEdge, ViewerMachine } from '../api.ts';
 import type { GraphState } from '../../diagrams/graph.ts';
+import { eventLabel } from '../../diagrams/event-label.ts';
 
 /** The size `text` takes when drawn as a state's name (`state`) or an arrow's label (`label`), in SVG units. */
 export type Measure = (text: string, kind: 'state' | 'label') => { width: number; height: number };
@@ -91,16 +92,6 @@ const LAYOUT: LayoutOptions = {
   'elk.padding': '[top=16,left=16,bottom=16,right=16]',
 };
 
-/** How an event reads on an arrow (as src/diagrams/mermaid.ts `eventLabel`, which the browser does not load). */
-export function eventText(event: string): string {
-  if (event === '') return 'always';
-  const after = /^xstate\.after\.(\d+)\./.exec(event);
-  if (after) return `after ${after[1]}ms`;
-  const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(event);
-  if (actor) return `${actor[1]}(${actor[2]})`;
-  return event;
-}
-
 /** Splits text into lines of at most `width` characters at spaces (a longer word keeps a line to itself). */
 function wrapWords(text: string, width: number): string[] {
   const lines: string[] = [];
@@ -146,7 +137,7 @@ export function lineText(line: LabelLine): string {
  * brackets (wrapped at spaces); both on one line when short. Effects are left to the arrow's tooltip.
  */
 export function edgeLabelLines(edge: Pick<ViewerEdge, 'event' | 'guard'>): LabelLine[] {
-  const event = eventText(edge.event);
+  const event = eventLabel(edge.event);
   const guard = edge.guard === null || edge.guard.trim() === '' ? '' : `[${edge.guard.trim()}]`;
   if (guard === '' || event.length + 1 + guard.length <= GEOMETRY.lineWrap) {
     return [{ event, guard }];
