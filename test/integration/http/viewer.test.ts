@@ -2,6 +2,7 @@
 // operator authentication (Bearer and session cookie), the machines, the counts and one transaction's path.
 // The live stream (server-sent events) is in viewer-live.test.ts.
 import { randomUUID } from 'node:crypto';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { transform } from 'esbuild';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,25 @@ describe.each(testDatabases())('machine viewer on $name', (database) => {
       const again = await get(VIEWER_PATHS.script, { 'if-none-match': etag });
       expect(again.statusCode).toBe(304);
       expect(again.body).toBe('');
+    });
+
+    it('compresses the assets for a browser that accepts it', async () => {
+      const plain = await get(VIEWER_PATHS.script, {});
+      for (const [encoding, decode] of [
+        ['br', brotliDecompressSync],
+        ['gzip', gunzipSync],
+      ] as const) {
+        const response = await w.app.inject({
+          method: 'GET',
+          url: VIEWER_PATHS.script,
+          headers: { 'accept-encoding': encoding },
+        });
+        expect(response.statusCode).toBe(200);
+        expect(response.headers['content-encoding']).toBe(encoding);
+        expect(String(response.headers.vary)).toMatch(/accept-encoding/i);
+        expect(response.rawPayload.length).toBeLessThan(plain.rawPayload.length / 2);
+        expect(decode(response.rawPayload).toString('utf8')).toBe(plain.body);
+      }
     });
 
     it('keeps every viewer route out of the OpenAPI document', async () => {
