@@ -13,6 +13,7 @@ import { createRailsIntegration } from './integrations/rails-integration.ts';
 import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
 import { createHorizonPaymentSource } from './stellar/horizon-payments-sdk.ts';
 import { startPaymentWatcher } from './watcher/index.ts';
+import { VIEWER_BASE } from './viewer/api.ts';
 import {
   DEFAULT_PAYOUT_RELAY_SETTINGS,
   payoutCustomerTypes,
@@ -176,6 +177,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
       app = http;
       url = await http.listen({ port: config.port, host: config.host });
       started({ close: () => http.close() });
+      if (config.operatorToken !== null) log.info(`machine viewer (operator token) at ${url}${VIEWER_BASE}`);
     }
     log.info({ roles: [...roles], url }, 'mooring started');
     return { database, bus, host, app, url, close: () => closeAll(opened) };

@@ -75,6 +75,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
   const countOf = async (id: string) => Number((await count(id).textContent())?.trim() || '0');
 
   it('asks for the operator token, refuses a wrong one, and signs in with the right one', async () => {
+    expect(server.output()).toContain(`machine viewer (operator token) at http://`);
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`${base}/machines`);
