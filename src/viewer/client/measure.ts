@@ -1,5 +1,5 @@
 // Text sizes for the layout, measured with a canvas in the fonts the SVG draws with.
-import type { Measure } from '../diagram/elk-graph.ts';
+import type { Measure } from '../diagram/geometry.ts';
 import { FONTS } from '../diagram/svg.ts';
 
 export function canvasMeasure(): Measure {

@@ -10,55 +10,16 @@ import type {
 } from 'elkjs/lib/elk-api.js';
 import type { ViewerEdge, ViewerMachine } from '../api.ts';
 import type { GraphState } from '../../diagrams/graph.ts';
-import { eventLabel } from '../../diagrams/event-label.ts';
-
-/** The size `text` takes when drawn as a state's name (`state`) or an arrow's label (`label`), in SVG units. */
-export type Measure = (text: string, kind: 'state' | 'label') => { width: number; height: number };
-
-/** Shapes and spacing shared by the graph (sizes) and the SVG (drawing). */
-export const GEOMETRY = {
-  /** Padding inside a leaf state's box. */
-  padX: 14,
-  padY: 10,
-  /** A leaf state is at least this wide, so that the boxes read as a set. */
-  minStateWidth: 132,
-  /** Gap between a state's name and its count badge. */
-  badgeGap: 10,
-  /** The count badge (room for five digits at the label size). */
-  badgeWidth: 44,
-  badgeHeight: 20,
-  /** Inset of a final state's inner border. */
-  finalInset: 4,
-  /** A compound state: the gap under its header, and the padding around its children. */
-  headerGap: 12,
-  compoundPad: 18,
-  /** The start marker (a filled dot pointing at the initial state). */
-  startSize: 14,
-  /** The gap between the lines of an arrow's label. */
-  labelLineGap: 2,
-  /** Space between a label's text and the edge of its background. */
-  labelPad: 2,
-  /** An event name longer than this breaks after an underscore. */
-  eventWrap: 20,
-  /** A guard wraps at spaces beyond this many characters. */
-  guardWrap: 22,
-  /** An event and its guard share a line when together no longer than this. */
-  lineWrap: 28,
-  /** A state's name longer than this breaks after an underscore near its middle. */
-  nameWrap: 20,
-  corner: 8,
-} as const;
-
-/** Prefix of the id of a start marker node; the id continues with the state (or machine) whose initial it marks. */
-export const START_PREFIX = 'start:';
-/** Prefix of the id of the arrow from a start marker to the initial state. */
-export const START_EDGE_PREFIX = 'start-edge:';
-/** Prefix of the id of the ELK edge that routes a group of parallel ViewerEdges; the first one's id follows. */
-export const ROUTE_PREFIX = 'route:';
-/** Prefix of the id of an ELK label; the (URI-encoded, space-separated) ids of the ViewerEdges it names follow. */
-export const LABEL_PREFIX = 'label:';
-/** Prefix of the id of a state's entry port, where the arrows whose labels sit at their head meet. */
-export const ENTRY_PREFIX = 'entry:';
+import {
+  ENTRY_PREFIX,
+  GEOMETRY,
+  ROUTE_PREFIX,
+  START_EDGE_PREFIX,
+  START_PREFIX,
+  type Measure,
+} from './geometry.ts';
+import { edgeLabelLines, headerSize, labelSize, lineText } from './labels.ts';
+import { labelId, routesOf, sharedEntries } from './routes.ts';
 
 const LAYOUT: LayoutOptions = {
   'elk.algorithm': 'layered',
@@ -91,163 +52,6 @@ const LAYOUT: LayoutOptions = {
   'elk.spacing.componentComponent': '36',
   'elk.padding': '[top=16,left=16,bottom=16,right=16]',
 };
-
-/** Splits text into lines of at most `width` characters at spaces (a longer word keeps a line to itself). */
-function wrapWords(text: string, width: number): string[] {
-  const lines: string[] = [];
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    const last = lines.length - 1;
-    if (last >= 0 && (lines[last] as string).length + 1 + word.length <= width) {
-      lines[last] = `${lines[last]} ${word}`;
-    } else {
-      lines.push(word);
-    }
-  }
-  return lines;
-}
-
-/** Breaks a long event name after underscores into lines of at most `width` characters where it can. */
-function wrapName(name: string, width: number): string[] {
-  if (name.length <= width) return [name];
-  const lines: string[] = [];
-  for (const part of name.split(/(?<=_)/)) {
-    const last = lines.length - 1;
-    if (last >= 0 && (lines[last] as string).length + part.length <= width) {
-      lines[last] = `${lines[last]}${part}`;
-    } else {
-      lines.push(part);
-    }
-  }
-  return lines;
-}
-
-/** One line of an arrow's label: part of the event's name, part of the guard (in brackets), or both. */
-export interface LabelLine {
-  event: string;
-  guard: string;
-}
-
-/** A label line as plain text. */
-export function lineText(line: LabelLine): string {
-  return [line.event, line.guard].filter((part) => part !== '').join(' ');
-}
-
-/**
- * The short text on an arrow, line by line: the event (a long name broken after an underscore), then its guard in
- * brackets (wrapped at spaces); both on one line when short. Effects are left to the arrow's tooltip.
- */
-export function edgeLabelLines(edge: Pick<ViewerEdge, 'event' | 'guard'>): LabelLine[] {
-  const event = eventLabel(edge.event);
-  const guard = edge.guard === null || edge.guard.trim() === '' ? '' : `[${edge.guard.trim()}]`;
-  if (guard === '' || event.length + 1 + guard.length <= GEOMETRY.lineWrap) {
-    return [{ event, guard }];
-  }
-  return [
-    ...wrapName(event, GEOMETRY.eventWrap).map((part) => ({ event: part, guard: '' })),
-    ...wrapWords(guard, GEOMETRY.guardWrap).map((part) => ({ event: '', guard: part })),
-  ];
-}
-
-/** The size of a block of label lines. */
-export function labelSize(lines: LabelLine[], measure: Measure): { width: number; height: number } {
-  const sizes = lines.map((line) => measure(lineText(line), 'label'));
-  const width = Math.max(0, ...sizes.map((s) => s.width));
-  const height = sizes.reduce((sum, s) => sum + s.height, 0) + GEOMETRY.labelLineGap * (lines.length - 1);
-  return {
-    width: Math.ceil(width + 2 * GEOMETRY.labelPad),
-    height: Math.ceil(height + 2 * GEOMETRY.labelPad),
-  };
-}
-
-/**
- * A state's name as drawn, one string per line: a long name breaks after the underscore (or hyphen, dot or space)
- * nearest its middle, e.g. `pending_transaction_` / `info_update`. The lines joined are the name again.
- */
-export function nameLines(key: string): string[] {
-  if (key.length <= GEOMETRY.nameWrap) return [key];
-  const middle = key.length / 2;
-  let best = -1;
-  for (let i = 1; i < key.length - 1; i++) {
-    if (!/[_\-. ]/.test(key[i] as string)) continue;
-    if (best < 0 || Math.abs(i + 1 - middle) < Math.abs(best + 1 - middle)) best = i;
-  }
-  return best < 0 ? [key] : [key.slice(0, best + 1), key.slice(best + 1)];
-}
-
-/** The size of a state's header: its name (all lines) and the count badge side by side. */
-export function headerSize(
-  state: Pick<GraphState, 'key'>,
-  measure: Measure,
-): { width: number; height: number } {
-  const sizes = nameLines(state.key).map((line) => measure(line, 'state'));
-  const name = {
-    width: Math.max(0, ...sizes.map((s) => s.width)),
-    height: sizes.reduce((sum, s) => sum + s.height, 0),
-  };
-  return {
-    width: Math.ceil(name.width + GEOMETRY.badgeGap + GEOMETRY.badgeWidth),
-    height: Math.ceil(Math.max(name.height, GEOMETRY.badgeHeight)),
-  };
-}
-
-/** ViewerEdges that join the same two states in the same direction: ELK routes them as one arrow. */
-export interface Route {
-  /** `route:` and the first edge's id. */
-  id: string;
-  from: string;
-  to: string;
-  /** In machine order; the first draws the arrow, the others (twins) follow the same path. */
-  edges: ViewerEdge[];
-}
-
-/**
- * The machine's edges grouped into routes: twins (guarded variants of one event, a root event beside a local one,
- * every self-loop of a state) share one arrow and stack their labels, in machine order.
- */
-export function routesOf(edges: ViewerEdge[]): Route[] {
-  const routes = new Map<string, Route>();
-  for (const edge of edges) {
-    const key = JSON.stringify([edge.from, edge.to]);
-    const route = routes.get(key);
-    if (route === undefined) {
-      routes.set(key, { id: `${ROUTE_PREFIX}${edge.id}`, from: edge.from, to: edge.to, edges: [edge] });
-    } else {
-      route.edges.push(edge);
-    }
-  }
-  return [...routes.values()];
-}
-
-/**
- * The routes whose labels go at their head, on the target's entry port: those that share an event (and guard) and
- * target with a route from another state (a root event such as `ERROR`, taken in every state). They meet in one
- * arrowhead under one label instead of crossing the drawing side by side, each repeating the same text.
- */
-export function sharedEntries(routes: Route[]): Set<string> {
-  const sources = new Map<string, Set<string>>();
-  const key = (edge: ViewerEdge) => JSON.stringify([edge.event, edge.guard, edge.to]);
-  for (const route of routes) {
-    if (route.from === route.to) continue;
-    for (const edge of route.edges)
-      sources.set(key(edge), (sources.get(key(edge)) ?? new Set()).add(route.from));
-  }
-  return new Set(
-    routes
-      .filter((r) => r.from !== r.to && r.edges.some((edge) => (sources.get(key(edge))?.size ?? 0) > 1))
-      .map((r) => r.id),
-  );
-}
-
-/** The id of an ELK label naming the given ViewerEdges. */
-export function labelId(edgeIds: string[]): string {
-  return `${LABEL_PREFIX}${edgeIds.map(encodeURIComponent).join(' ')}`;
-}
-
-/** The ViewerEdge ids an ELK label names ([] for a label that is not an arrow's). */
-export function labelEdgeIds(id: string | undefined): string[] {
-  if (id === undefined || !id.startsWith(LABEL_PREFIX)) return [];
-  return id.slice(LABEL_PREFIX.length).split(' ').map(decodeURIComponent);
-}
 
 function startNode(scope: string): ElkNode {
   return { id: `${START_PREFIX}${scope}`, width: GEOMETRY.startSize, height: GEOMETRY.startSize };

@@ -1,18 +1,12 @@
-// A laid-out machine (src/viewer/diagram/elk-graph.ts) as SVG markup. Pure: a string out, no DOM, so it runs in Node
+// A laid-out machine (elk-graph.ts) as SVG markup. Pure: a string out, no DOM, so it runs in Node
 // (tests) and in the browser. No inline styles (the page's CSP allows stylesheets only): classes and presentation
 // attributes; the viewer's stylesheet colours everything by class.
 import type { ElkEdgeSection, ElkExtendedEdge, ElkLabel, ElkNode, ElkPoint } from 'elkjs/lib/elk-api.js';
 import type { ViewerEdge, ViewerMachine } from '../api.ts';
 import type { GraphState } from '../../diagrams/graph.ts';
-import {
-  GEOMETRY,
-  START_EDGE_PREFIX,
-  START_PREFIX,
-  edgeLabelLines,
-  labelEdgeIds,
-  nameLines,
-  routesOf,
-} from './elk-graph.ts';
+import { GEOMETRY, START_EDGE_PREFIX, START_PREFIX } from './geometry.ts';
+import { edgeLabelLines, nameLines } from './labels.ts';
+import { labelEdgeIds, routesOf } from './routes.ts';
 
 /** The fonts the SVG draws with; a `Measure` for the layout must measure with the same ones. */
 export const FONTS = {

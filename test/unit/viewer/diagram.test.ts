@@ -2,16 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ElkNode } from 'elkjs/lib/elk-api.js';
 import { MACHINES, drawnEdges, toJson, transitionLabel } from '../../../src/diagrams/index.ts';
 import type { ViewerMachine } from '../../../src/viewer/api.ts';
-import {
-  edgeLabelLines,
-  layoutMachine,
-  lineText,
-  nameLines,
-  routesOf,
-  sharedEntries,
-  toElkGraph,
-  type Measure,
-} from '../../../src/viewer/diagram/elk-graph.ts';
+import { layoutMachine, toElkGraph } from '../../../src/viewer/diagram/elk-graph.ts';
+import type { Measure } from '../../../src/viewer/diagram/geometry.ts';
+import { edgeLabelLines, lineText, nameLines } from '../../../src/viewer/diagram/labels.ts';
+import { routesOf, sharedEntries } from '../../../src/viewer/diagram/routes.ts';
 import { renderSvg, xml } from '../../../src/viewer/diagram/svg.ts';
 import { viewerMachine, viewerMachines } from '../../../src/viewer/machines.ts';
 
