@@ -13,7 +13,7 @@ import { startCallbackReceiver, type CallbackReceiver } from './callback-receive
 import { freePort } from '../net/free-port.ts';
 import { demoConfigFile } from './setup.ts';
 import { startDemoHorizon, type DemoHorizon } from './fake-horizon.ts';
-import { connectSendingAnchor } from './sending-anchor.ts';
+import { connectSendingAnchor, registerExampleCustomers } from './sending-anchor.ts';
 import { followTransaction, formatTransition } from './trace.ts';
 
 export interface DemoOptions {
@@ -58,20 +58,7 @@ export async function runDemo({
 
     const anchor = await connectSendingAnchor(config.homeDomain, keys.sender);
     print(`sending anchor ${short(keys.sender.publicKey())}: read stellar.toml, authenticated with SEP-10`);
-    const senderId = await anchor.putCustomer({
-      type: 'sep31-sender',
-      memo: '1',
-      first_name: 'Ada',
-      last_name: 'Lovelace',
-    });
-    const receiverId = await anchor.putCustomer({
-      type: 'sep31-receiver',
-      memo: '2',
-      first_name: 'Grace',
-      last_name: 'Hopper',
-      bank_account_number: '12345678',
-      bank_number: '021000021',
-    });
+    const { senderId, receiverId } = await registerExampleCustomers(anchor);
     print(`SEP-12: sender ${senderId}, receiver ${receiverId}`);
     const created = await anchor.createTransaction({
       amount: AMOUNT,

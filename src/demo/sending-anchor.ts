@@ -59,6 +59,27 @@ export async function connectSendingAnchor(domain: string, keypair: Keypair): Pr
   };
 }
 
+/** Registers the example sender (Ada Lovelace) and receiver (Grace Hopper, with bank details) with SEP-12. */
+export async function registerExampleCustomers(
+  anchor: SendingAnchor,
+): Promise<{ senderId: string; receiverId: string }> {
+  const senderId = await anchor.putCustomer({
+    type: 'sep31-sender',
+    memo: '1',
+    first_name: 'Ada',
+    last_name: 'Lovelace',
+  });
+  const receiverId = await anchor.putCustomer({
+    type: 'sep31-receiver',
+    memo: '2',
+    first_name: 'Grace',
+    last_name: 'Hopper',
+    bank_account_number: '12345678',
+    bank_number: '021000021',
+  });
+  return { senderId, receiverId };
+}
+
 async function expectJson(response: Response): Promise<unknown> {
   const text = await response.text();
   if (!response.ok) throw new Error(`${response.url}: HTTP ${response.status} ${text}`);

@@ -6,7 +6,11 @@ import { Asset, Memo } from '@stellar/stellar-sdk';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactionMachine } from '../../../machines/index.ts';
-import { connectSendingAnchor, type SendingAnchor } from '../../../src/demo/sending-anchor.ts';
+import {
+  connectSendingAnchor,
+  registerExampleCustomers,
+  type SendingAnchor,
+} from '../../../src/demo/sending-anchor.ts';
 import { toJson } from '../../../src/diagrams/index.ts';
 import { startFakeHorizon, type FakeHorizon } from '../../fakes/fake-horizon.ts';
 import { KEYS, testConfigFile } from '../../helpers/app.ts';
@@ -107,20 +111,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
 
   it('counts a transaction a sending anchor creates, without a reload', async () => {
     anchor = await connectSendingAnchor(new URL(base).host, KEYS.acme);
-    const senderId = await anchor.putCustomer({
-      type: 'sep31-sender',
-      memo: '1',
-      first_name: 'Ada',
-      last_name: 'Lovelace',
-    });
-    const receiverId = await anchor.putCustomer({
-      type: 'sep31-receiver',
-      memo: '2',
-      first_name: 'Grace',
-      last_name: 'Hopper',
-      bank_account_number: '12345678',
-      bank_number: '021000021',
-    });
+    const { senderId, receiverId } = await registerExampleCustomers(anchor);
     transaction = await anchor.createTransaction({
       amount: '100',
       asset_code: 'USDC',
