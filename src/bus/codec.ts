@@ -1,55 +1,58 @@
 /**
- * Wire format of an event on the bus: the {@link TransactionEventEnvelope} as UTF-8 JSON. Decoding
- * checks the envelope's shape, not the event's fields (the machine rejects events it does not know).
+ * Wire format of a message on the bus: the {@link BusMessage} as UTF-8 JSON. Decoding checks the
+ * message's frame (id, address, body present), not the body: the actor host checks that.
  */
-import type { TransactionEventEnvelope } from '../../machines/transaction/events.ts';
+import type { BusMessage } from './event-bus.ts';
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Thrown by {@link decodeEnvelope} for a message that is not an envelope. */
-export class MalformedEnvelopeError extends Error {
+/** Thrown for a message that is not a {@link BusMessage}. */
+export class MalformedMessageError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'MalformedEnvelopeError';
+    this.name = 'MalformedMessageError';
   }
 }
 
-export function encodeEnvelope(envelope: TransactionEventEnvelope): Uint8Array {
-  return utf8Encoder.encode(JSON.stringify(envelope));
+export function encodeJson(value: unknown): Uint8Array {
+  return utf8Encoder.encode(JSON.stringify(value));
 }
 
-/** @throws MalformedEnvelopeError when `data` is not UTF-8 JSON of an envelope. */
-export function decodeEnvelope(data: Uint8Array): TransactionEventEnvelope {
-  let value: unknown;
+/** @throws MalformedMessageError when `data` is not UTF-8 JSON. */
+export function decodeJson(data: Uint8Array): unknown {
   try {
-    value = JSON.parse(utf8Decoder.decode(data));
+    return JSON.parse(utf8Decoder.decode(data));
   } catch (error) {
-    throw new MalformedEnvelopeError('Bus message is not UTF-8 JSON', { cause: error });
+    throw new MalformedMessageError('Bus message is not UTF-8 JSON', { cause: error });
   }
-  assertEnvelope(value);
+}
+
+export function encodeMessage(message: BusMessage): Uint8Array {
+  return encodeJson({ id: message.id, to: message.to, body: message.body });
+}
+
+/** @throws MalformedMessageError when `data` is not UTF-8 JSON of a message. */
+export function decodeMessage(data: Uint8Array): BusMessage {
+  const value = decodeJson(data);
+  assertMessage(value);
   return value;
 }
 
-/** @throws MalformedEnvelopeError unless `value` has the envelope's shape. */
-export function assertEnvelope(value: unknown): asserts value is TransactionEventEnvelope {
-  if (typeof value !== 'object' || value === null) {
-    throw new MalformedEnvelopeError('Bus message is not an object');
-  }
-  const { eventId, transactionId, event } = value as Record<string, unknown>;
-  if (typeof eventId !== 'string' || eventId === '' || /[\r\n]/.test(eventId)) {
+/** @throws MalformedMessageError unless `value` has a message's frame. */
+export function assertMessage(value: unknown): asserts value is BusMessage {
+  if (typeof value !== 'object' || value === null)
+    throw new MalformedMessageError('Bus message is not an object');
+  const { id, to, body } = value as Record<string, unknown>;
+  if (typeof id !== 'string' || id === '' || id.length > 512 || /[\r\n]/.test(id)) {
     // The id travels as the Nats-Msg-Id header, which cannot hold line breaks.
-    throw new MalformedEnvelopeError('Bus message has no eventId (a non-empty string without line breaks)');
+    throw new MalformedMessageError('Bus message has no id (a non-empty string without line breaks)');
   }
-  if (typeof transactionId !== 'string' || transactionId === '') {
-    throw new MalformedEnvelopeError('Bus message has no transactionId');
-  }
-  if (typeof event !== 'object' || event === null || typeof (event as { type?: unknown }).type !== 'string') {
-    throw new MalformedEnvelopeError('Bus message has no event type');
-  }
+  if (typeof to !== 'string' || to === '') throw new MalformedMessageError('Bus message has no address (to)');
+  if (body === undefined) throw new MalformedMessageError('Bus message has no body');
 }
 
-/** `data` as text for a dead letter, even when it is not valid UTF-8. */
+/** `data` as text, even when it is not valid UTF-8 (for records of malformed messages). */
 export function rawText(data: Uint8Array): string {
   return new TextDecoder('utf-8').decode(data);
 }

@@ -1,154 +1,163 @@
 /**
- * The bus contract: how transaction events travel from their sources (HTTP commands, Horizon
- * matches, workers) to the actor host. Two implementations keep it: the in-process bus (the
- * single-process default) and NATS JetStream (durable, shared by several processes). The same
+ * The bus contract: how messages travel from their producers (HTTP commands, payment sources, workers,
+ * effect results, operator actions) to the actor hosts. Two implementations keep it: the in-process bus
+ * (the single-process default) and NATS JetStream (durable, shared by several processes). The same
  * contract tests run against both (`test/integration/bus/bus-contract.test.ts`).
+ *
+ * The bus is a partitioned log. Every message is addressed to one actor (`to`); the address decides its
+ * partition, so one actor's messages stay in publish order. An actor host owns partitions (one owner at a
+ * time, see `src/actors/ownership.ts`), reads each from a position it stores with what it applied, and
+ * settles what it has committed. Nothing is acknowledged one by one: positions are the acknowledgement,
+ * and they are committed in the same database transaction as the effect of the messages before them.
  */
-import type { TransactionEventEnvelope } from '../../machines/transaction/events.ts';
+import type { Observable } from 'rxjs';
 
-/** What the bus tells a handler about the delivery it is making. */
-export interface DeliveryMeta {
-  /** 1 on the first delivery of an event, then 2, 3… on each redelivery (after a throw, a timeout or a crash). */
-  deliveryCount: number;
+/** A message for one actor. */
+export interface BusMessage {
+  /**
+   * Unique per message: a second publish of the same id is dropped within the bus's window (NATS: the
+   * stream's duplicate window; in-process: the last `dedupeWindow` ids), and the actor host ignores an
+   * id it has already applied, forever.
+   */
+  readonly id: string;
+  /** The actor it is for, e.g. `transaction:<uuid>`: messages of one actor are read in publish order. */
+  readonly to: string;
+  /** JSON; the actor host checks its shape. */
+  readonly body: unknown;
 }
 
-/**
- * Applies one event. Resolving acknowledges the event, so resolve only after the caller's database
- * transaction has committed. Throwing asks for a redelivery later, with backoff.
- */
-export type BusHandler = (envelope: TransactionEventEnvelope, meta: DeliveryMeta) => Promise<void>;
-
-/** Why an event was dead-lettered. */
-export type DeadLetterReason =
-  /** The handler threw on the last allowed delivery (`maxDeliver`). */
-  | 'handler_failed'
-  /**
-   * The event came back more than `maxDeliver` times without an ack or nak: handlers that crashed
-   * or overran `ackWaitMs` (NATS only), or an earlier attempt to store its dead letter failed.
-   */
-  | 'max_deliver_exceeded'
-  /** The message could not be decoded into a {@link TransactionEventEnvelope}. */
-  | 'malformed';
-
-/** An event the bus gave up on. It is logged and kept, never silently dropped. */
-export interface DeadLetter {
-  /** The decoded event, or `null` when the message was malformed. */
-  envelope: TransactionEventEnvelope | null;
-  /** The transaction the event was addressed to, when known. */
-  transactionId: string | null;
-  /** The original payload as UTF-8 text (what to inspect when `envelope` is `null`). */
-  raw: string;
-  reason: DeadLetterReason;
-  /** The last error, as text. */
-  error: string;
-  /** The delivery on which the bus gave up. */
-  deliveryCount: number;
-  /** ISO-8601 time of dead-lettering. */
-  deadAt: string;
+/** A message as a partition reader hands it over. */
+export interface Delivery {
+  readonly message: BusMessage;
+  readonly partition: number;
+  /** Increases within a partition; what `read(partition, after)` and `settle` take. */
+  readonly position: number;
+  /** Where the publisher waits for the answer (`request`), or null. */
+  readonly replyTo: string | null;
+  /** Set when the stored bytes are not a message: the host records it and moves past it. */
+  readonly malformed?: string;
 }
 
-/** Returned by {@link EventBus.subscribe}. */
-export interface BusSubscription {
+/** Reads one partition, in order, from a position on. */
+export interface PartitionReader {
   /**
-   * Stops taking new events and waits, at most `stopTimeoutMs`, for the handler calls in flight to
-   * settle; they are then acknowledged or retried as usual. Idempotent.
-   *
-   * A call still running after the timeout is left behind. The NATS bus ignores its outcome and the
-   * event is redelivered once `ackWaitMs` has passed without an ack (as after a crash), so the
-   * redelivery starts at least two thirds of `ackWaitMs` after the straggler's last sign of life. The
-   * in-process bus keeps the lane waiting for the straggler and uses its outcome.
+   * Resolves with the next messages, at most `max`, as soon as at least one is there (waiting as long as
+   * it takes), or with `[]` once `signal` aborts or the reader is closed.
    */
-  stop(): Promise<void>;
+  next(max: number, signal?: AbortSignal): Promise<Delivery[]>;
+  /** Stops reading. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  /** How long to wait for the answer. Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
+  timeoutMs?: number;
 }
 
 /**
  * One bus contract, two implementations ({@link createInProcessBus}, {@link createNatsBus}).
  *
- * Delivery is **at least once**; the handler must be idempotent by `eventId` (the actor host records
- * applied event ids). Within that:
- * - **De-duplication.** Publishing the same `eventId` twice delivers it once, within a bounded window
- *   (the in-process bus remembers the last `dedupeWindow` ids; NATS uses the stream's 2-minute
- *   `duplicate_window` plus each process's memory of the last `dedupeWindow` ids it acknowledged).
- * - **Order.** Events of one `transactionId` reach handlers one at a time, in publish order, across
- *   all subscriptions (and, for NATS, all processes). Transactions are hashed onto `partitions`
- *   serial lanes ({@link partitionOf}); different lanes run in parallel.
- * - **Retries.** A handler that throws gets the event again after `retryBackoff(deliveryCount)` ms.
- *   While an event waits for its retry its lane waits too (that is what keeps the order), so other
- *   transactions hashed onto the same lane are delayed, never reordered; other lanes carry on.
- * - **Dead letters.** After `maxDeliver` failed deliveries the event is dead-lettered: logged at error
- *   level, kept (see {@link EventBus.deadLetters}), and its lane moves on.
- * - **Competing subscribers.** Several subscriptions (in NATS: several processes) share the work;
- *   each event goes to one of them.
+ * - **Partitions.** `partitionOf(message.to, partitions)` places a message; messages of one partition are
+ *   read in publish order (per publisher), so one actor's messages are too.
+ * - **Durability.** `publish` resolves once the message cannot be lost: stored in JetStream (NATS), or,
+ *   since nothing in-process survives a crash, once an actor host has applied and settled it.
+ * - **De-duplication.** A message id published twice is stored once within the bus's window; beyond it
+ *   the actor host's record of applied ids decides.
+ * - **Requests.** `request` publishes like `publish` and resolves with what the actor host answered
+ *   (`reply`) after committing; it rejects with {@link BusTimeoutError} when no answer came in time. The
+ *   message may still be applied later: a command sent by request carries its own deadline when that
+ *   matters (see `src/actors/messages.ts`). The bus never drops a request as a duplicate (someone waits
+ *   for its answer): a repeated id reaches the actor host, which answers it as a duplicate.
+ * - **Signals.** Best-effort, non-durable notices between processes (e.g. "the outbox has new rows"): a
+ *   missed signal only delays work until the next poll.
  *
  * @example
- * const bus = await createBus({ natsUrl: process.env.NATS_URL });
- * await bus.subscribe(async (envelope) => {
- *   await host.apply(envelope); // commits, and ignores an eventId it has already applied
- * });
- * await bus.publish({ eventId, transactionId, event: { type: 'EXPIRE', at: now } });
+ * const bus = await createBus({ natsUrl: process.env.NATS_URL, prefix: 'mooring' });
+ * await bus.publish({ id: operationId, to: `transaction:${id}`, body: { type: 'event', event } });
+ * const reader = bus.read(3, storedPosition);
+ * const batch = await reader.next(500);
+ * // ... apply and commit the batch with its last position, then:
+ * bus.settle(3, batch.at(-1)!.position);
  */
 export interface EventBus {
+  readonly kind: 'in-process' | 'nats';
+  /** Number of partitions; every process sharing a NATS stream must use the same value. */
+  readonly partitions: number;
+  /** What positions refer to: the JetStream stream name, or `in-process`. */
+  readonly stream: string;
+  /** Whether positions survive a restart (NATS). In-process positions start again at 1. */
+  readonly durable: boolean;
   /**
-   * Resolves once the bus holds the event: enqueued (in-process) or durably stored (NATS: JetStream
-   * PubAck). Publishing an `eventId` that was already published is a no-op that also resolves.
+   * Changes when the stream is created anew (NATS: its creation time; in-process: each instance), since
+   * positions then start again at 1: a position stored under another epoch means nothing.
    */
-  publish(envelope: TransactionEventEnvelope): Promise<void>;
-  /**
-   * Starts delivering events to `handler`. Events published before the first subscription are
-   * kept and delivered once someone subscribes.
-   */
-  subscribe(handler: BusHandler): Promise<BusSubscription>;
-  /** The dead letters kept so far, oldest first (at most `limit`, default 100). */
-  deadLetters(options?: { limit?: number }): Promise<DeadLetter[]>;
-  /** Stops every subscription (see {@link BusSubscription.stop}) and releases the bus. Idempotent. */
+  readonly epoch: string;
+  publish(message: BusMessage): Promise<void>;
+  /** Publishes in order, concurrently; resolves once every message is durable (see `publish`). */
+  publishMany(messages: readonly BusMessage[]): Promise<void>;
+  /** Publishes and waits for the actor host's answer. */
+  request(message: BusMessage, options?: RequestOptions): Promise<unknown>;
+  /** Reads `partition` from the first position after `after` (0: from the start). */
+  read(partition: number, after: number): PartitionReader;
+  /** Everything of `partition` up to `upTo` is applied and committed: the bus may forget it. */
+  settle(partition: number, upTo: number): void;
+  /** Answers a request (a delivery's `replyTo`). Best effort: the requester may be gone. */
+  reply(replyTo: string, answer: unknown): void;
+  /** Sends a best-effort notice on `topic` to every process of this bus. */
+  signal(topic: string): void;
+  /** Notices on `topic`, from this process and others. */
+  signals(topic: string): Observable<void>;
+  /** Resolves when the bus is usable (for `/ready`), rejects otherwise. */
+  ready(): Promise<void>;
+  /** Stops readers and releases the bus. Publishes still waiting reject with {@link BusClosedError}. Idempotent. */
   close(): Promise<void>;
 }
 
 /** The logger the bus writes to; a pino or Fastify logger fits. */
 export interface BusLogger {
+  info?(details: object, message: string): void;
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
 }
 
-/** Milliseconds to wait before delivery number `deliveryCount + 1`, after delivery `deliveryCount` failed. */
-export type RetryBackoff = (deliveryCount: number) => number;
-
 /** Options shared by both implementations. */
 export interface BusOptions {
-  /**
-   * Number of serial lanes transactions are hashed onto. Every process sharing a NATS stream must use
-   * the same value; change it only on a drained bus. Default {@link DEFAULT_PARTITIONS}.
-   */
+  /** Number of partitions. Default {@link DEFAULT_PARTITIONS}. */
   partitions?: number;
-  /** Deliveries before an event is dead-lettered (the first delivery counts). Default {@link DEFAULT_MAX_DELIVER}. */
-  maxDeliver?: number;
-  /** Delay before a redelivery. Default `exponentialBackoff()` (0.5 s, doubling, at most 30 s). */
-  retryBackoff?: RetryBackoff;
-  /** How many recent event ids are remembered for de-duplication. Default {@link DEFAULT_DEDUPE_WINDOW}. */
+  /** How many recent message ids the in-process bus remembers. Default {@link DEFAULT_DEDUPE_WINDOW}. */
   dedupeWindow?: number;
-  /** How long {@link BusSubscription.stop} waits for handler calls in flight. Default {@link DEFAULT_STOP_TIMEOUT_MS}. */
-  stopTimeoutMs?: number;
-  /** Where dead letters and trouble are reported. Default: `console`. */
+  /** Default timeout of `request`. Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
+  /** Where trouble is reported. Default: `console`. */
   logger?: BusLogger;
 }
 
 export const DEFAULT_PARTITIONS = 16;
-export const DEFAULT_MAX_DELIVER = 5;
 export const DEFAULT_DEDUPE_WINDOW = 100_000;
-export const DEFAULT_STOP_TIMEOUT_MS = 30 * 1000;
-export const DEFAULT_BACKOFF_INITIAL_MS = 500;
-export const DEFAULT_BACKOFF_MAX_MS = 30 * 1000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 1000;
 
-/**
- * Doubling delays: `initialMs`, `2 × initialMs`, … capped at `maxMs`.
- *
- * @example
- * exponentialBackoff({ initialMs: 100, maxMs: 1000 })(3); // 400
- */
-export function exponentialBackoff(options: { initialMs?: number; maxMs?: number } = {}): RetryBackoff {
-  const initialMs = options.initialMs ?? DEFAULT_BACKOFF_INITIAL_MS;
-  const maxMs = options.maxMs ?? DEFAULT_BACKOFF_MAX_MS;
-  return (deliveryCount) => Math.min(maxMs, initialMs * 2 ** Math.max(0, deliveryCount - 1));
+/** The answer to a request did not come in time. The message may still be applied later. */
+export class BusTimeoutError extends Error {
+  constructor(timeoutMs: number, options?: ErrorOptions) {
+    super(`no answer from the actor host within ${timeoutMs} ms`, options);
+    this.name = 'BusTimeoutError';
+  }
+}
+
+/** The bus could not take the message (NATS unreachable, no stream). Nothing was stored. */
+export class BusUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BusUnavailableError';
+  }
+}
+
+/** The bus was closed before the message was settled. */
+export class BusClosedError extends Error {
+  constructor() {
+    super('the bus is closed');
+    this.name = 'BusClosedError';
+  }
 }
 
 /** {@link BusOptions} with every default filled in and checked. */
@@ -158,20 +167,18 @@ export type ResolvedBusOptions = Required<BusOptions>;
 export function resolveBusOptions(options: BusOptions = {}): ResolvedBusOptions {
   const resolved: ResolvedBusOptions = {
     partitions: options.partitions ?? DEFAULT_PARTITIONS,
-    maxDeliver: options.maxDeliver ?? DEFAULT_MAX_DELIVER,
-    retryBackoff: options.retryBackoff ?? exponentialBackoff(),
     dedupeWindow: options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW,
-    stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     logger: options.logger ?? consoleLogger,
   };
-  for (const key of ['partitions', 'maxDeliver', 'dedupeWindow'] as const) {
+  for (const key of ['partitions', 'dedupeWindow'] as const) {
     const value = resolved[key];
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(`Bus option ${key} must be a positive integer, got ${value}`);
     }
   }
-  if (!(resolved.stopTimeoutMs >= 0)) {
-    throw new RangeError(`Bus option stopTimeoutMs must be >= 0, got ${resolved.stopTimeoutMs}`);
+  if (!(resolved.requestTimeoutMs > 0)) {
+    throw new RangeError(`Bus option requestTimeoutMs must be positive, got ${resolved.requestTimeoutMs}`);
   }
   return resolved;
 }
@@ -184,7 +191,7 @@ const consoleLogger: BusLogger = {
 /** A logger that drops everything (tests). */
 export const silentLogger: BusLogger = { warn: () => {}, error: () => {} };
 
-/** `error` as text, for logs and dead letters. */
+/** `error` as text, for logs. */
 export function errorText(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);

@@ -1,239 +1,221 @@
 /**
- * The embedded bus: everything in one process, nothing durable. Events are hashed onto
- * `partitions` serial lanes; each lane hands its oldest event to one subscriber at a time and moves
- * on only once that event is acknowledged (handler resolved) or dead-lettered. Events published
- * before anyone subscribes wait in their lane.
- *
- * Not durable: events still queued when the process stops are lost (and counted in a warning), so
- * sources must be able to replay (Horizon cursor, workers re-scanning due work).
+ * The embedded bus: everything in one process, nothing durable. Each partition is an in-memory log of
+ * the messages not yet settled; a reader takes them in order from a position on, and `settle` drops them
+ * and resolves their publishers. Since nothing survives a crash, a publish resolves only once an actor
+ * host has applied and settled the message: a payment source that moves its cursor after `publish`
+ * never moves it past a payment that was not committed.
  */
-import type { TransactionEventEnvelope } from '../../machines/transaction/events.ts';
-import { assertEnvelope, decodeEnvelope, encodeEnvelope } from './codec.ts';
+import { Subject, filter, map, type Observable } from 'rxjs';
+import { decodeJson, decodeMessage, encodeJson, encodeMessage } from './codec.ts';
 import { RecentIds } from './dedupe.ts';
 import {
-  errorText,
+  BusClosedError,
+  BusTimeoutError,
   resolveBusOptions,
-  type BusHandler,
+  type BusMessage,
   type BusOptions,
-  type BusSubscription,
-  type DeadLetter,
-  type DeadLetterReason,
+  type Delivery,
   type EventBus,
+  type PartitionReader,
+  type RequestOptions,
   type ResolvedBusOptions,
 } from './event-bus.ts';
 import { partitionOf } from './partition.ts';
+import { assertTopic } from './subjects.ts';
 
-/** Options of {@link createInProcessBus}. */
-export interface InProcessBusOptions extends BusOptions {
-  /** Dead letters kept in memory; older ones are dropped with an error log. Default 10 000. */
-  maxDeadLetters?: number;
+export type InProcessBusOptions = BusOptions;
+
+/** Buses created by this process so far. */
+let instances = 0;
+
+interface Entry {
+  delivery: Delivery;
+  settled: () => void;
+  failed: (error: Error) => void;
 }
 
-interface Pending {
-  envelope: TransactionEventEnvelope;
-  deliveryCount: number;
+interface Partition {
+  /** Unsettled messages, ascending by position. */
+  log: Entry[];
+  last: number;
+  /** Readers waiting for a message. */
+  waiting: Set<() => void>;
 }
-
-interface Lane {
-  queue: Pending[];
-  draining: boolean;
-}
-
-interface Subscriber {
-  handler: BusHandler;
-  inFlight: Set<Promise<unknown>>;
-}
-
-const DEFAULT_MAX_DEAD_LETTERS = 10_000;
 
 /**
  * Creates the single-process bus.
  *
  * @example
- * const bus = createInProcessBus({ partitions: 8, maxDeliver: 5 });
- * const sub = await bus.subscribe(async (envelope, { deliveryCount }) => host.apply(envelope));
- * await bus.publish({ eventId: 'e1', transactionId: 't1', event: { type: 'EXPIRE', at: '2026-01-01T00:00:00Z' } });
- * await bus.close();
+ * const bus = createInProcessBus({ partitions: 8 });
+ * const reader = bus.read(0, 0);
+ * void bus.publish({ id: 'm1', to: 'transaction:t1', body: {} }); // resolves once settled
+ * const [delivery] = await reader.next(10);
+ * bus.settle(0, delivery.position);
  */
 export function createInProcessBus(options: InProcessBusOptions = {}): EventBus {
   return new InProcessBus(options);
 }
 
 class InProcessBus implements EventBus {
+  readonly kind = 'in-process';
+  readonly stream = 'in-process';
+  readonly durable = false;
+  // The counter tells apart instances created within the same millisecond (positions restart with each).
+  readonly epoch = `in-process-${process.pid}-${Date.now()}-${++instances}`;
+  readonly partitions: number;
   readonly #options: ResolvedBusOptions;
-  readonly #maxDeadLetters: number;
-  readonly #lanes: Lane[];
+  readonly #log: Partition[];
   readonly #seen: RecentIds;
-  readonly #subscribers: Subscriber[] = [];
-  readonly #deadLetters: DeadLetter[] = [];
-  readonly #timers = new Map<NodeJS.Timeout, () => void>();
-  #nextSubscriber = 0;
+  readonly #requests = new Map<string, (answer: unknown) => void>();
+  readonly #signals = new Subject<string>();
+  #nextRequest = 0;
   #closed = false;
-  #closing: Promise<void> | undefined;
 
   constructor(options: InProcessBusOptions) {
     this.#options = resolveBusOptions(options);
-    this.#maxDeadLetters = options.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS;
-    this.#lanes = Array.from({ length: this.#options.partitions }, () => ({ queue: [], draining: false }));
+    this.partitions = this.#options.partitions;
+    this.#log = Array.from({ length: this.partitions }, () => ({ log: [], last: 0, waiting: new Set() }));
     this.#seen = new RecentIds(this.#options.dedupeWindow);
   }
 
-  async publish(envelope: TransactionEventEnvelope): Promise<void> {
-    if (this.#closed) throw new Error('Cannot publish on a closed bus');
-    assertEnvelope(envelope);
-    if (this.#seen.has(envelope.eventId)) return;
-    // A JSON round trip, so handlers see exactly what the NATS bus would deliver.
-    const copy = decodeEnvelope(encodeEnvelope(envelope));
-    this.#seen.add(envelope.eventId);
-    const lane = this.#lanes[partitionOf(envelope.transactionId, this.#lanes.length)]!;
-    lane.queue.push({ envelope: copy, deliveryCount: 0 });
-    this.#kick(lane);
+  publish(message: BusMessage): Promise<void> {
+    return this.#append(message, null);
   }
 
-  async subscribe(handler: BusHandler): Promise<BusSubscription> {
-    if (this.#closed) throw new Error('Cannot subscribe on a closed bus');
-    const subscriber: Subscriber = { handler, inFlight: new Set() };
-    this.#subscribers.push(subscriber);
-    for (const lane of this.#lanes) this.#kick(lane);
-    let stopping: Promise<void> | undefined;
-    return { stop: () => (stopping ??= this.#stop(subscriber)) };
+  async publishMany(messages: readonly BusMessage[]): Promise<void> {
+    await Promise.all(messages.map((message) => this.#append(message, null)));
   }
 
-  async deadLetters(options: { limit?: number } = {}): Promise<DeadLetter[]> {
-    return this.#deadLetters.slice(0, options.limit ?? 100);
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
-    this.#closed = true;
-    for (const [timer, wake] of this.#timers) {
-      clearTimeout(timer);
-      wake();
-    }
-    this.#timers.clear();
-    await Promise.all([...this.#subscribers].map((subscriber) => this.#stop(subscriber)));
-    const lost = this.#lanes.reduce((sum, lane) => sum + lane.queue.length, 0);
-    if (lost > 0) {
-      this.#options.logger.warn(
-        { lost },
-        'bus: in-process bus closed with undelivered events; they are lost',
-      );
-    }
-  }
-
-  async #stop(subscriber: Subscriber): Promise<void> {
-    const index = this.#subscribers.indexOf(subscriber);
-    if (index >= 0) this.#subscribers.splice(index, 1);
-    if (subscriber.inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...subscriber.inFlight]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#options.stopTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
-
-  #kick(lane: Lane): void {
-    if (lane.draining || lane.queue.length === 0 || this.#subscribers.length === 0) return;
-    lane.draining = true;
-    this.#drain(lane)
-      .catch((error: unknown) => this.#options.logger.error({ error: errorText(error) }, 'bus: lane failed'))
-      .finally(() => {
-        lane.draining = false;
-        if (!this.#closed) this.#kick(lane);
-      });
-  }
-
-  /** Delivers the lane's events one at a time until it is empty or nobody is subscribed. */
-  async #drain(lane: Lane): Promise<void> {
-    while (!this.#closed) {
-      const pending = lane.queue[0];
-      const subscriber = this.#pickSubscriber();
-      if (pending === undefined || subscriber === undefined) return;
-      pending.deliveryCount += 1;
-      const { envelope, deliveryCount } = pending;
-      const call = callHandler(subscriber.handler, envelope, deliveryCount);
-      subscriber.inFlight.add(call);
-      const outcome = await call;
-      subscriber.inFlight.delete(call);
-      if (outcome.ok) {
-        lane.queue.shift();
-      } else if (deliveryCount >= this.#options.maxDeliver) {
-        lane.queue.shift();
-        this.#deadLetter(pending, 'handler_failed', outcome.error);
-      } else {
-        await this.#sleep(this.#options.retryBackoff(deliveryCount));
-      }
-    }
-  }
-
-  #pickSubscriber(): Subscriber | undefined {
-    if (this.#subscribers.length === 0) return undefined;
-    this.#nextSubscriber = (this.#nextSubscriber + 1) % this.#subscribers.length;
-    return this.#subscribers[this.#nextSubscriber];
-  }
-
-  #deadLetter(pending: Pending, reason: DeadLetterReason, error: unknown): void {
-    const { envelope, deliveryCount } = pending;
-    const letter: DeadLetter = {
-      envelope,
-      transactionId: envelope.transactionId,
-      raw: JSON.stringify(envelope),
-      reason,
-      error: errorText(error),
-      deliveryCount,
-      deadAt: new Date().toISOString(),
-    };
-    this.#options.logger.error(
-      {
-        eventId: envelope.eventId,
-        transactionId: envelope.transactionId,
-        reason,
-        deliveryCount,
-        error: letter.error,
-      },
-      'bus: event dead-lettered',
-    );
-    this.#deadLetters.push(letter);
-    if (this.#deadLetters.length > this.#maxDeadLetters) {
-      const dropped = this.#deadLetters.shift()!;
-      this.#options.logger.error(
-        { eventId: dropped.envelope?.eventId, maxDeadLetters: this.#maxDeadLetters },
-        'bus: too many dead letters kept in memory; dropped the oldest',
-      );
-    }
-  }
-
-  /** Waits `ms`, or less if the bus closes meanwhile. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#closed) return resolve();
+  request(message: BusMessage, options: RequestOptions = {}): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    const replyTo = `in-process-reply-${++this.#nextRequest}`;
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve();
-      }, ms);
-      this.#timers.set(timer, resolve);
+        this.#requests.delete(replyTo);
+        reject(new BusTimeoutError(timeoutMs));
+      }, timeoutMs);
+      this.#requests.set(replyTo, (answer) => {
+        clearTimeout(timer);
+        this.#requests.delete(replyTo);
+        resolve(answer);
+      });
+      this.#append(message, replyTo).catch((error: unknown) => {
+        if (!this.#requests.has(replyTo)) return;
+        clearTimeout(timer);
+        this.#requests.delete(replyTo);
+        reject(error);
+      });
     });
   }
-}
 
-type Outcome = { ok: true } | { ok: false; error: unknown };
+  read(partition: number, after: number): PartitionReader {
+    const log = this.#partition(partition);
+    let position = after;
+    let closed = false;
+    const wakeUps = new Set<() => void>();
+    return {
+      next: async (max, signal) => {
+        for (;;) {
+          if (closed || this.#closed || signal?.aborted) return [];
+          // Positions in the log are consecutive, so the first unread one is found by arithmetic.
+          const first = log.log[0]?.delivery.position ?? position + 1;
+          const start = Math.max(0, position + 1 - first);
+          const ready = log.log.slice(start, start + max);
+          if (ready.length > 0) {
+            position = ready.at(-1)!.delivery.position;
+            return ready.map((entry) => entry.delivery);
+          }
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              log.waiting.delete(wake);
+              wakeUps.delete(wake);
+              signal?.removeEventListener('abort', wake);
+              resolve();
+            };
+            log.waiting.add(wake);
+            wakeUps.add(wake);
+            signal?.addEventListener('abort', wake, { once: true });
+          });
+        }
+      },
+      close: async () => {
+        closed = true;
+        for (const wake of [...wakeUps]) wake();
+      },
+    };
+  }
 
-async function callHandler(
-  handler: BusHandler,
-  envelope: TransactionEventEnvelope,
-  deliveryCount: number,
-): Promise<Outcome> {
-  try {
-    await handler(envelope, { deliveryCount });
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, error };
+  settle(partition: number, upTo: number): void {
+    const log = this.#partition(partition);
+    while (log.log.length > 0 && log.log[0]!.delivery.position <= upTo) log.log.shift()!.settled();
+  }
+
+  reply(replyTo: string, answer: unknown): void {
+    // A JSON round trip, so the requester sees exactly what the NATS bus would deliver.
+    this.#requests.get(replyTo)?.(decodeJson(encodeJson(answer)));
+  }
+
+  signal(topic: string): void {
+    assertTopic(topic);
+    if (!this.#closed) this.#signals.next(topic);
+  }
+
+  signals(topic: string): Observable<void> {
+    assertTopic(topic);
+    return this.#signals.pipe(
+      filter((sent) => sent === topic),
+      map(() => undefined),
+    );
+  }
+
+  async ready(): Promise<void> {
+    if (this.#closed) throw new BusClosedError();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    let lost = 0;
+    for (const log of this.#log) {
+      for (const wake of [...log.waiting]) wake();
+      lost += log.log.length;
+      for (const entry of log.log.splice(0)) entry.failed(new BusClosedError());
+    }
+    if (lost > 0) {
+      this.#options.logger.warn({ lost }, 'in-process bus closed with messages not applied; they are lost');
+    }
+    this.#signals.complete();
+  }
+
+  #append(message: BusMessage, replyTo: string | null): Promise<void> {
+    if (this.#closed) return Promise.reject(new BusClosedError());
+    let frame: BusMessage;
+    try {
+      // A JSON round trip, checked like the NATS bus checks what it sends: readers see exactly what it
+      // would deliver, and a message that cannot be sent is refused before its id counts as seen.
+      frame = decodeMessage(encodeMessage(message));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A request is never dropped: its answer is awaited, and the host answers a repeat as a duplicate.
+    if (!this.#seen.add(frame.id) && replyTo === null) return Promise.resolve();
+    const partition = partitionOf(frame.to, this.partitions);
+    const log = this.#log[partition]!;
+    return new Promise<void>((settled, failed) => {
+      const delivery: Delivery = {
+        message: frame,
+        partition,
+        position: ++log.last,
+        replyTo,
+      };
+      log.log.push({ delivery, settled, failed });
+      for (const wake of [...log.waiting]) wake();
+    });
+  }
+
+  #partition(partition: number): Partition {
+    const log = this.#log[partition];
+    if (log === undefined) throw new RangeError(`no partition ${partition} (the bus has ${this.partitions})`);
+    return log;
   }
 }

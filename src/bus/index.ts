@@ -2,35 +2,36 @@
  * Public surface of the bus. Other folders import the bus only from here.
  *
  * @example
- * const bus = await createBus({ natsUrl: config.natsUrl, logger }); // NATS when a URL is set, else in-process
+ * const bus = await createBus({ natsUrl: config.natsUrl, prefix: config.nats.prefix, logger }); // NATS when a URL is set
  */
 import type { BusOptions, EventBus } from './event-bus.ts';
-import { createInProcessBus, type InProcessBusOptions } from './in-process-bus.ts';
+import { createInProcessBus } from './in-process-bus.ts';
 import { createNatsBus, type NatsBusOptions } from './nats-bus.ts';
 
 export {
+  BusClosedError,
+  BusTimeoutError,
+  BusUnavailableError,
   DEFAULT_DEDUPE_WINDOW,
-  DEFAULT_MAX_DELIVER,
   DEFAULT_PARTITIONS,
-  DEFAULT_STOP_TIMEOUT_MS,
-  exponentialBackoff,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  errorText,
   silentLogger,
 } from './event-bus.ts';
 export { createInProcessBus } from './in-process-bus.ts';
-export { createNatsBus, DEFAULT_STREAM_NAME, DEFAULT_SUBJECT_PREFIX } from './nats-bus.ts';
+export { createNatsBus, DEFAULT_PREFIX } from './nats-bus.ts';
 export { partitionOf } from './partition.ts';
-export { MalformedEnvelopeError } from './codec.ts';
+export { MalformedMessageError } from './codec.ts';
+export { streamName } from './subjects.ts';
 
 export type {
-  BusHandler,
   BusLogger,
+  BusMessage,
   BusOptions,
-  BusSubscription,
-  DeadLetter,
-  DeadLetterReason,
-  DeliveryMeta,
+  Delivery,
   EventBus,
-  RetryBackoff,
+  PartitionReader,
+  RequestOptions,
 } from './event-bus.ts';
 export type { InProcessBusOptions } from './in-process-bus.ts';
 export type { NatsBusOptions } from './nats-bus.ts';
@@ -38,11 +39,11 @@ export type { NatsBusOptions } from './nats-bus.ts';
 /** Configuration of {@link createBus}. */
 export interface CreateBusConfig extends BusOptions {
   /** NATS server URL; when set the bus is NATS JetStream, else in-process. */
-  natsUrl?: string | undefined;
-  /** Extra options for the NATS bus (stream name, subject prefix, ack wait…). */
-  nats?: Omit<NatsBusOptions, 'url' | keyof BusOptions>;
-  /** Extra options for the in-process bus. */
-  inProcess?: Omit<InProcessBusOptions, keyof BusOptions>;
+  natsUrl?: string | null | undefined;
+  /** The deployment's NATS namespace (stream and subjects). Default `mooring`. */
+  prefix?: string;
+  /** Extra options for the NATS bus. */
+  nats?: Omit<NatsBusOptions, 'url' | 'prefix' | keyof BusOptions>;
 }
 
 /**
@@ -50,7 +51,8 @@ export interface CreateBusConfig extends BusOptions {
  * in-process bus (the single-process default).
  */
 export async function createBus(config: CreateBusConfig = {}): Promise<EventBus> {
-  const { natsUrl, nats, inProcess, ...common } = config;
-  if (natsUrl) return createNatsBus({ ...nats, ...common, url: natsUrl });
-  return createInProcessBus({ ...inProcess, ...common });
+  const { natsUrl, prefix, nats, ...common } = config;
+  if (natsUrl)
+    return createNatsBus({ ...nats, ...common, url: natsUrl, ...(prefix !== undefined && { prefix }) });
+  return createInProcessBus(common);
 }

@@ -1,55 +1,66 @@
 /**
- * The NATS JetStream bus: durable, acknowledged, de-duplicated, ordered per transaction, and shared
- * by any number of processes. Resources and their configuration: see `nats-topology.ts`.
+ * The NATS JetStream bus: durable, de-duplicated, partitioned, and shared by any number of processes.
  *
- * Delivery path of one message: decode (malformed → dead letter); skip if this process already
- * acknowledged its `eventId` (an ack lost in a reconnect, or a republish after the duplicate window);
- * dead-letter if it came back more than `maxDeliver` times; else call the handler, sending
- * `working()` every `ackWaitMs / 3` so a slow handler keeps the message; then `ack()`, or on a throw
- * `nak(retryBackoff(n))`, or on the last allowed delivery copy it to the dead-letter stream and
- * `term()` it.
+ * - One stream, `<prefix>_events`, subjects `<prefix>.in.<partition>.<actor>`, file storage, limits
+ *   retention, `duplicate_window` for `Nats-Msg-Id` (= message id) de-duplication. See `subjects.ts`.
+ * - A partition is read by an ordered consumer (ephemeral, flow-controlled, resumed by the client after a
+ *   reconnect) from the position the owner stored with its last commit. No per-message acks: a crash
+ *   re-reads from the stored position, in order, and the owner's record of applied ids drops the repeats.
+ * - Settled positions are purged from the stream every `purgeIntervalMs`, so it holds only what is not
+ *   applied yet (and the last few seconds).
+ * - Requests carry a `Mooring-Reply-To` header; the owner answers on core NATS after its commit.
  */
+import { randomBytes } from 'node:crypto';
 import {
   connect,
   headers,
-  type MsgHdrs,
+  nanos,
   type NatsConnection,
   type NodeConnectionOptions,
+  type Subscription,
 } from '@nats-io/transport-node';
 import {
+  DeliverPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
   jetstream,
   jetstreamManager,
-  JetStreamApiCodes,
-  JetStreamApiError,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
-  type StoredMsg,
+  type StreamConfig,
 } from '@nats-io/jetstream';
-import type { TransactionEventEnvelope } from '../../machines/transaction/events.ts';
-import { assertEnvelope, decodeEnvelope, encodeEnvelope, rawText } from './codec.ts';
-import { RecentIds } from './dedupe.ts';
+import { Observable } from 'rxjs';
+import { assertMessage, decodeJson, decodeMessage, encodeJson, encodeMessage, rawText } from './codec.ts';
 import {
+  BusClosedError,
+  BusTimeoutError,
+  BusUnavailableError,
   errorText,
   resolveBusOptions,
-  type BusHandler,
+  type BusMessage,
   type BusOptions,
-  type BusSubscription,
-  type DeadLetter,
-  type DeadLetterReason,
+  type Delivery,
   type EventBus,
+  type PartitionReader,
+  type RequestOptions,
   type ResolvedBusOptions,
 } from './event-bus.ts';
-import { consumerName, ensurePartitionConsumer, ensureTopology, type Topology } from './nats-topology.ts';
 import { partitionOf } from './partition.ts';
 import {
-  assertName,
-  assertSubjectPrefix,
-  deadLetterSubject,
+  assertPrefix,
+  assertTopic,
   decodeSubjectToken,
-  eventSubject,
   lastToken,
+  messageSubject,
+  messagesFilter,
+  partitionFilter,
+  repliesFilter,
+  replySubject,
+  signalSubject,
+  streamName,
 } from './subjects.ts';
 
 /** Options of {@link createNatsBus}. */
@@ -58,65 +69,46 @@ export interface NatsBusOptions extends BusOptions {
   url?: string | string[];
   /** Use this connection instead of opening one; {@link EventBus.close} then leaves it open. */
   connection?: NatsConnection;
-  /** Event stream name. Default `MOORING_EVENTS`. */
-  streamName?: string;
-  /** Dead-letter stream name. Default `<streamName>_DEAD`. */
-  deadLetterStreamName?: string;
-  /** First tokens of every subject. Default `mooring.events`. */
-  subjectPrefix?: string;
-  /** How long the server waits for an ack (or `working()`) before redelivering. Default 30 s. */
-  ackWaitMs?: number;
-  /** JetStream de-duplication window for `Nats-Msg-Id` (= eventId). Default 2 min. */
+  /** The deployment's namespace: stream `<prefix>_events`, subjects `<prefix>.…`. Default `mooring`. */
+  prefix?: string;
+  /** JetStream de-duplication window for `Nats-Msg-Id` (= message id). Default 2 min. */
   duplicateWindowMs?: number;
   /** How long `publish` waits for the PubAck. Default 5 s. */
   publishTimeoutMs?: number;
+  /** How often settled messages are purged from the stream. Default 5 s. */
+  purgeIntervalMs?: number;
+  /** Messages a reader buffers ahead of its owner. Default 1000. */
+  readAhead?: number;
   /** Connection name shown by the server. Default `mooring-bus`. */
   name?: string;
   /** Pause between reconnect attempts (the client retries forever). Default 2 s. */
   reconnectTimeWaitMs?: number;
 }
 
-export const DEFAULT_STREAM_NAME = 'MOORING_EVENTS';
-export const DEFAULT_SUBJECT_PREFIX = 'mooring.events';
-export const DEFAULT_ACK_WAIT_MS = 30 * 1000;
+export const DEFAULT_PREFIX = 'mooring';
 export const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5 * 1000;
+export const DEFAULT_PURGE_INTERVAL_MS = 5 * 1000;
+export const DEFAULT_READ_AHEAD = 1000;
 export const DEFAULT_RECONNECT_TIME_WAIT_MS = 2 * 1000;
-/** Pause before a partition loop tries again after its consumer could not be read. */
-const RESUBSCRIBE_DELAY_MS = 1000;
-
-/** Headers of a dead letter. */
-const H = {
-  reason: 'Mooring-Dead-Reason',
-  error: 'Mooring-Dead-Error',
-  deliveryCount: 'Mooring-Delivery-Count',
-  originalSubject: 'Mooring-Original-Subject',
-  originalSeq: 'Mooring-Original-Seq',
-} as const;
+const REPLY_HEADER = 'Mooring-Reply-To';
+/**
+ * Heartbeat of a reader's pulls. After a server restart the client recreates the ordered consumer but
+ * re-pulls only what it believes is still owed by the pull the server forgot (nats.js 3.4), so the
+ * reader stalls until two heartbeats are missed (30 s each by default): a short one keeps that short.
+ */
+const READER_IDLE_HEARTBEAT_MS = 2 * 1000;
 
 /**
- * Connects, creates or updates the streams and partition consumers, and returns the bus.
+ * Connects, creates or updates the stream, and returns the bus.
  *
  * @example
- * const bus = await createNatsBus({ url: 'nats://127.0.0.1:4222', partitions: 16 });
- * await bus.subscribe(async (envelope) => host.apply(envelope));
+ * const bus = await createNatsBus({ url: 'nats://127.0.0.1:4222', prefix: 'mooring', partitions: 16 });
  */
 export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> {
   const resolved = resolveBusOptions(options);
-  const topology: Topology = {
-    streamName: options.streamName ?? DEFAULT_STREAM_NAME,
-    deadLetterStreamName: options.deadLetterStreamName ?? `${options.streamName ?? DEFAULT_STREAM_NAME}_DEAD`,
-    subjectPrefix: options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX,
-    partitions: resolved.partitions,
-    ackWaitMs: options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
-    duplicateWindowMs: options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
-  };
-  assertName('stream name', topology.streamName);
-  assertName('dead-letter stream name', topology.deadLetterStreamName);
-  assertSubjectPrefix(topology.subjectPrefix);
-  if (!(topology.ackWaitMs >= 100))
-    throw new RangeError(`ackWaitMs must be >= 100, got ${topology.ackWaitMs}`);
-
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  assertPrefix(prefix);
   let connection = options.connection;
   const ownsConnection = connection === undefined;
   if (connection === undefined) {
@@ -131,9 +123,18 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
   }
   try {
     const jsm = await jetstreamManager(connection);
-    await ensureTopology(jsm, topology);
-    return new NatsBus(connection, ownsConnection, jsm, topology, resolved, {
+    await ensureStream(jsm, {
+      name: streamName(prefix),
+      subjects: [messagesFilter(prefix)],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: nanos(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
+    });
+    const { created } = await jsm.streams.info(streamName(prefix));
+    return new NatsBus(connection, ownsConnection, jsm, prefix, created, resolved, {
       publishTimeoutMs: options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
+      purgeIntervalMs: options.purgeIntervalMs ?? DEFAULT_PURGE_INTERVAL_MS,
+      readAhead: options.readAhead ?? DEFAULT_READ_AHEAD,
     });
   } catch (error) {
     if (ownsConnection) await connection.close();
@@ -141,95 +142,164 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
   }
 }
 
-interface InFlight {
-  abandoned: boolean;
-  heartbeat: NodeJS.Timeout;
+/** JetStream error code: "stream name already in use with a different configuration". */
+const STREAM_NAME_IN_USE = 10058;
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+  try {
+    await jsm.streams.add(config);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE)) throw error;
+    await jsm.streams.update(config.name, config);
+  }
 }
 
-interface Subscription {
-  handler: BusHandler;
-  stopping: boolean;
-  abort: AbortController;
-  iterators: Set<ConsumerMessages>;
-  inFlight: Set<InFlight>;
-  loops: Promise<void>[];
-  stopped: Promise<void> | undefined;
+interface Extra {
+  publishTimeoutMs: number;
+  purgeIntervalMs: number;
+  readAhead: number;
 }
 
 class NatsBus implements EventBus {
+  readonly kind = 'nats';
+  readonly durable = true;
+  readonly partitions: number;
+  readonly stream: string;
+  readonly epoch: string;
   readonly #nc: NatsConnection;
   readonly #ownsConnection: boolean;
   readonly #jsm: JetStreamManager;
   readonly #js: JetStreamClient;
-  readonly #t: Topology;
+  readonly #prefix: string;
   readonly #options: ResolvedBusOptions;
-  readonly #publishTimeoutMs: number;
-  /** Event ids this process acknowledged: a redelivery of one is acked without calling the handler. */
-  readonly #acked: RecentIds;
-  readonly #subscriptions = new Set<Subscription>();
+  readonly #extra: Extra;
+  readonly #instance = randomBytes(8).toString('hex');
+  readonly #requests = new Map<number, (answer: unknown) => void>();
+  readonly #replies: Subscription;
+  readonly #readers = new Set<PartitionReader>();
+  /** Per partition: settled position, and what was purged already. */
+  readonly #settled: number[];
+  readonly #purged: number[];
+  readonly #purgeTimer: NodeJS.Timeout;
+  #nextRequest = 0;
   #closing: Promise<void> | undefined;
 
   constructor(
     nc: NatsConnection,
     ownsConnection: boolean,
     jsm: JetStreamManager,
-    topology: Topology,
+    prefix: string,
+    epoch: string,
     options: ResolvedBusOptions,
-    extra: { publishTimeoutMs: number },
+    extra: Extra,
   ) {
+    this.epoch = epoch;
     this.#nc = nc;
     this.#ownsConnection = ownsConnection;
     this.#jsm = jsm;
     this.#js = jetstream(nc);
-    this.#t = topology;
+    this.#prefix = prefix;
     this.#options = options;
-    this.#publishTimeoutMs = extra.publishTimeoutMs;
-    this.#acked = new RecentIds(options.dedupeWindow);
-  }
-
-  async publish(envelope: TransactionEventEnvelope): Promise<void> {
-    if (this.#closing) throw new Error('Cannot publish on a closed bus');
-    assertEnvelope(envelope);
-    const partition = partitionOf(envelope.transactionId, this.#t.partitions);
-    await this.#js.publish(
-      eventSubject(this.#t.subjectPrefix, partition, envelope.transactionId),
-      encodeEnvelope(envelope),
-      {
-        msgID: envelope.eventId,
-        timeout: this.#publishTimeoutMs,
-        expect: { streamName: this.#t.streamName },
+    this.#extra = extra;
+    this.partitions = options.partitions;
+    this.stream = streamName(prefix);
+    this.#settled = new Array<number>(this.partitions).fill(0);
+    this.#purged = new Array<number>(this.partitions).fill(0);
+    this.#replies = nc.subscribe(repliesFilter(prefix, this.#instance), {
+      callback: (error, msg) => {
+        if (error) return;
+        const n = Number(lastToken(msg.subject));
+        try {
+          this.#requests.get(n)?.(decodeJson(msg.data));
+        } catch (decodeError) {
+          this.#options.logger.warn({ error: errorText(decodeError) }, 'bus: malformed answer dropped');
+        }
       },
-    );
+    });
+    this.#purgeTimer = setInterval(() => void this.#purge(), extra.purgeIntervalMs);
+    this.#purgeTimer.unref();
   }
 
-  async subscribe(handler: BusHandler): Promise<BusSubscription> {
-    if (this.#closing) throw new Error('Cannot subscribe on a closed bus');
-    const sub: Subscription = {
-      handler,
-      stopping: false,
-      abort: new AbortController(),
-      iterators: new Set(),
-      inFlight: new Set(),
-      loops: [],
-      stopped: undefined,
-    };
-    this.#subscriptions.add(sub);
-    for (let p = 0; p < this.#t.partitions; p++) sub.loops.push(this.#consumePartition(sub, p));
-    return { stop: () => this.#stop(sub) };
+  async publish(message: BusMessage): Promise<void> {
+    await this.#publish(message, null);
   }
 
-  async deadLetters(options: { limit?: number } = {}): Promise<DeadLetter[]> {
-    const limit = options.limit ?? 100;
-    const { state } = await this.#jsm.streams.info(this.#t.deadLetterStreamName);
-    const letters: DeadLetter[] = [];
-    if (state.messages === 0) return letters;
-    for (let seq = state.first_seq; seq <= state.last_seq && letters.length < limit; seq++) {
-      // null: deleted by an operator (a gap in the sequence).
-      const stored = await this.#jsm.streams.getMessage(this.#t.deadLetterStreamName, { seq });
-      if (stored === null) continue;
-      letters.push(readDeadLetter(stored));
+  async publishMany(messages: readonly BusMessage[]): Promise<void> {
+    // Sent back to back on one connection, so the stream stores them in this order.
+    await Promise.all(messages.map((message) => this.#publish(message, null)));
+  }
+
+  request(message: BusMessage, options: RequestOptions = {}): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    const n = ++this.#nextRequest;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#requests.delete(n);
+        reject(new BusTimeoutError(timeoutMs));
+      }, timeoutMs);
+      this.#requests.set(n, (answer) => {
+        clearTimeout(timer);
+        this.#requests.delete(n);
+        resolve(answer);
+      });
+      this.#publish(message, replySubject(this.#prefix, this.#instance, n)).catch((error: unknown) => {
+        clearTimeout(timer);
+        this.#requests.delete(n);
+        reject(error);
+      });
+    });
+  }
+
+  read(partition: number, after: number): PartitionReader {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
+      throw new RangeError(`no partition ${partition} (the bus has ${this.partitions})`);
     }
-    return letters;
+    const reader = new NatsPartitionReader(this.#js, this.stream, this.#prefix, partition, after, {
+      readAhead: this.#extra.readAhead,
+      logger: this.#options.logger,
+      onClose: () => this.#readers.delete(reader),
+    });
+    this.#readers.add(reader);
+    return reader;
+  }
+
+  settle(partition: number, upTo: number): void {
+    if (upTo > (this.#settled[partition] ?? 0)) this.#settled[partition] = upTo;
+  }
+
+  reply(replyTo: string, answer: unknown): void {
+    if (this.#nc.isClosed()) return;
+    try {
+      this.#nc.publish(replyTo, encodeJson(answer));
+    } catch (error) {
+      this.#options.logger.warn({ error: errorText(error) }, 'bus: could not send an answer');
+    }
+  }
+
+  signal(topic: string): void {
+    assertTopic(topic);
+    if (this.#nc.isClosed()) return;
+    try {
+      this.#nc.publish(signalSubject(this.#prefix, topic));
+    } catch {
+      // Best effort: pollers pick the work up on their next pass.
+    }
+  }
+
+  signals(topic: string): Observable<void> {
+    assertTopic(topic);
+    return new Observable<void>((subscriber) => {
+      const subscription = this.#nc.subscribe(signalSubject(this.#prefix, topic), {
+        callback: () => subscriber.next(),
+      });
+      return () => subscription.unsubscribe();
+    });
+  }
+
+  async ready(): Promise<void> {
+    // A bus on a connection it was given leaves that connection open at close: ask the bus, not only it.
+    if (this.#closing !== undefined || this.#nc.isClosed()) throw new BusClosedError();
+    await this.#nc.rtt();
   }
 
   close(): Promise<void> {
@@ -238,12 +308,14 @@ class NatsBus implements EventBus {
   }
 
   async #close(): Promise<void> {
-    await Promise.all([...this.#subscriptions].map((sub) => this.#stop(sub)));
+    clearInterval(this.#purgeTimer);
+    await Promise.all([...this.#readers].map((reader) => reader.close()));
+    await this.#purge();
+    this.#replies.unsubscribe();
     if (!this.#ownsConnection || this.#nc.isClosed()) return;
-    // Drain flushes the acks still buffered; do not hang on a server that is gone.
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#options.stopTimeoutMs);
+      timer = setTimeout(() => resolve('timeout'), 5_000);
     });
     const drained = this.#nc.drain().catch((error: unknown) => error);
     const result = await Promise.race([drained, gaveUp]);
@@ -251,238 +323,170 @@ class NatsBus implements EventBus {
     if (result !== undefined) await this.#nc.close();
   }
 
-  #stop(sub: Subscription): Promise<void> {
-    sub.stopped ??= this.#stopNow(sub);
-    return sub.stopped;
+  async #publish(message: BusMessage, replyTo: string | null): Promise<void> {
+    if (this.#closing) throw new BusClosedError();
+    assertMessage(message);
+    const data = encodeMessage(message);
+    const partition = partitionOf(message.to, this.partitions);
+    let h;
+    if (replyTo !== null) {
+      h = headers();
+      h.set(REPLY_HEADER, replyTo);
+    }
+    try {
+      await this.#js.publish(messageSubject(this.#prefix, partition, message.to), data, {
+        // A request is never dropped: its answer is awaited, and the host answers a repeat as a duplicate.
+        msgID: replyTo === null ? message.id : `${message.id} ${replyTo}`,
+        timeout: this.#extra.publishTimeoutMs,
+        expect: { streamName: this.stream },
+        ...(h !== undefined && { headers: h }),
+      });
+    } catch (error) {
+      throw new BusUnavailableError(`NATS did not store the message: ${errorText(error)}`, { cause: error });
+    }
   }
 
-  async #stopNow(sub: Subscription): Promise<void> {
-    sub.stopping = true;
-    sub.abort.abort();
-    for (const iterator of sub.iterators) iterator.stop();
-    let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      Promise.allSettled(sub.loops).then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.#options.stopTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!settled) {
-      for (const flight of sub.inFlight) {
-        flight.abandoned = true;
-        clearInterval(flight.heartbeat);
-      }
-      if (sub.inFlight.size > 0) {
-        this.#options.logger.warn(
-          { abandoned: sub.inFlight.size, stopTimeoutMs: this.#options.stopTimeoutMs },
-          'bus: stopped with handler calls still running; their events will be redelivered after ackWait',
-        );
+  /** Drops settled messages from the stream, partition by partition. */
+  async #purge(): Promise<void> {
+    for (let p = 0; p < this.partitions; p++) {
+      const upTo = this.#settled[p]!;
+      if (upTo <= this.#purged[p]!) continue;
+      try {
+        await this.#jsm.streams.purge(this.stream, {
+          filter: partitionFilter(this.#prefix, p),
+          seq: upTo + 1,
+        });
+        this.#purged[p] = upTo;
+      } catch (error) {
+        // Harmless: purged on a later pass; a stream that keeps applied messages only costs space.
+        this.#options.logger.warn({ partition: p, error: errorText(error) }, 'bus: purge failed');
+        return;
       }
     }
-    this.#subscriptions.delete(sub);
+  }
+}
+
+interface ReaderOptions {
+  readAhead: number;
+  logger: ResolvedBusOptions['logger'];
+  onClose: () => void;
+}
+
+/** An ordered consumer on one partition, buffered so the owner can take what has arrived in one go. */
+class NatsPartitionReader implements PartitionReader {
+  readonly #buffer: Delivery[] = [];
+  readonly #waiting = new Set<() => void>();
+  readonly #options: ReaderOptions;
+  readonly #partition: number;
+  #messages: ConsumerMessages | undefined;
+  #room: (() => void) | undefined;
+  #closed = false;
+  readonly #pump: Promise<void>;
+
+  constructor(
+    js: JetStreamClient,
+    stream: string,
+    prefix: string,
+    partition: number,
+    after: number,
+    options: ReaderOptions,
+  ) {
+    this.#options = options;
+    this.#partition = partition;
+    this.#pump = this.#run(js, stream, prefix, after);
   }
 
-  /** Pulls one partition until the subscription stops, resuming after errors. */
-  async #consumePartition(sub: Subscription, partition: number): Promise<void> {
-    const name = consumerName(this.#t.streamName, partition);
-    while (!sub.stopping && !this.#nc.isClosed()) {
-      let messages: ConsumerMessages | undefined;
+  async next(max: number, signal?: AbortSignal): Promise<Delivery[]> {
+    for (;;) {
+      if (this.#closed || signal?.aborted) return [];
+      if (this.#buffer.length > 0) {
+        const taken = this.#buffer.splice(0, max);
+        this.#room?.();
+        return taken;
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#waiting.delete(wake);
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.#waiting.add(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#messages?.stop();
+    this.#room?.();
+    for (const wake of [...this.#waiting]) wake();
+    // A pump still waiting for an unreachable server must not hold a shutdown: it ends on its own.
+    await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    this.#options.onClose();
+  }
+
+  async #run(js: JetStreamClient, stream: string, prefix: string, after: number): Promise<void> {
+    let position = after;
+    while (!this.#closed) {
       try {
-        const consumer = await this.#js.consumers.get(this.#t.streamName, name);
-        if (sub.stopping) return;
-        messages = await consumer.consume({ max_messages: 1 });
-        sub.iterators.add(messages);
-        if (sub.stopping) messages.stop();
-        this.#watchConsumer(messages, partition);
-        for await (const message of messages) {
-          if (sub.stopping) {
-            // Not started: hand it to another subscriber straight away.
-            safely(() => message.nak());
-            continue;
+        const consumer = await js.consumers.get(stream, {
+          filter_subjects: partitionFilter(prefix, this.#partition),
+          ...(position > 0
+            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 }
+            : { deliver_policy: DeliverPolicy.All }),
+        });
+        if (this.#closed) return;
+        this.#messages = await consumer.consume({
+          max_messages: Math.min(this.#options.readAhead, 1000),
+          idle_heartbeat: READER_IDLE_HEARTBEAT_MS,
+        });
+        if (this.#closed) this.#messages.stop();
+        for await (const message of this.#messages) {
+          if (message.seq <= position) continue;
+          position = message.seq;
+          this.#buffer.push(this.#delivery(message));
+          for (const wake of [...this.#waiting]) wake();
+          if (this.#buffer.length >= this.#options.readAhead) {
+            await new Promise<void>((resolve) => {
+              this.#room = () => {
+                this.#room = undefined;
+                resolve();
+              };
+            });
           }
-          await this.#process(sub, message);
+          if (this.#closed) break;
         }
       } catch (error) {
-        if (sub.stopping) return;
+        if (this.#closed) return;
         this.#options.logger.warn(
-          { partition, consumer: name, error: errorText(error) },
-          'bus: partition consumer failed; resuming',
-        );
-        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) {
-          const recreated = await ensurePartitionConsumer(this.#jsm, this.#t, partition).then(
-            () => true,
-            () => false,
-          );
-          if (recreated) continue;
-        }
-      } finally {
-        if (messages) sub.iterators.delete(messages);
-      }
-      if (!sub.stopping) await pause(RESUBSCRIBE_DELAY_MS, sub.abort.signal);
-    }
-  }
-
-  /**
-   * A pull consumer whose durable was deleted keeps pulling in vain; end it so that the partition
-   * loop recreates the durable and consumes again.
-   */
-  #watchConsumer(messages: ConsumerMessages, partition: number): void {
-    void (async () => {
-      for await (const status of messages.status()) {
-        if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found') {
-          this.#options.logger.warn(
-            { partition, status: status.type },
-            'bus: partition consumer is gone; recreating it',
-          );
-          messages.stop();
-          return;
-        }
-      }
-    })().catch(() => {});
-  }
-
-  async #process(sub: Subscription, message: JsMsg): Promise<void> {
-    const deliveryCount = message.info.deliveryCount;
-    let envelope: TransactionEventEnvelope;
-    try {
-      envelope = decodeEnvelope(message.data);
-    } catch (error) {
-      await this.#deadLetter(message, null, 'malformed', error);
-      return;
-    }
-    if (this.#acked.has(envelope.eventId)) {
-      safely(() => message.ack());
-      return;
-    }
-    if (deliveryCount > this.#options.maxDeliver) {
-      const error = `delivered ${deliveryCount} times without an ack (handler crashed or exceeded ackWait)`;
-      await this.#deadLetter(message, envelope, 'max_deliver_exceeded', error);
-      return;
-    }
-
-    const flight: InFlight = {
-      abandoned: false,
-      heartbeat: setInterval(() => safely(() => message.working()), Math.max(50, this.#t.ackWaitMs / 3)),
-    };
-    sub.inFlight.add(flight);
-    let failure: { error: unknown } | undefined;
-    try {
-      await sub.handler(envelope, { deliveryCount });
-    } catch (error) {
-      failure = { error };
-    } finally {
-      clearInterval(flight.heartbeat);
-      sub.inFlight.delete(flight);
-    }
-    if (flight.abandoned) return;
-    if (failure === undefined) {
-      this.#acked.add(envelope.eventId);
-      if (!safely(() => message.ack())) {
-        this.#options.logger.warn(
-          { eventId: envelope.eventId },
-          'bus: ack not sent; the event will come back',
+          { partition: this.#partition, error: errorText(error) },
+          'bus: partition reader failed; resuming',
         );
       }
-    } else if (deliveryCount >= this.#options.maxDeliver) {
-      await this.#deadLetter(message, envelope, 'handler_failed', failure.error);
-    } else {
-      safely(() => message.nak(this.#options.retryBackoff(deliveryCount)));
+      if (!this.#closed) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 
-  /** Copies the message to the dead-letter stream, then terminates it. Nothing is lost if the copy fails. */
-  async #deadLetter(
-    message: JsMsg,
-    envelope: TransactionEventEnvelope | null,
-    reason: DeadLetterReason,
-    error: unknown,
-  ): Promise<void> {
-    const deliveryCount = message.info.deliveryCount;
-    const details = {
-      eventId: envelope?.eventId,
-      transactionId: envelope?.transactionId ?? decodeSubjectToken(lastToken(message.subject)),
-      subject: message.subject,
-      streamSeq: message.seq,
-      reason,
-      deliveryCount,
-      error: errorText(error),
-    };
-    const h: MsgHdrs = headers();
-    h.set(H.reason, reason);
-    h.set(H.error, headerSafe(details.error));
-    h.set(H.deliveryCount, String(deliveryCount));
-    h.set(H.originalSubject, message.subject);
-    h.set(H.originalSeq, String(message.seq));
+  #delivery(message: JsMsg): Delivery {
+    const replyTo = message.headers?.get(REPLY_HEADER) || null;
     try {
-      await this.#js.publish(
-        deadLetterSubject(this.#t.subjectPrefix, lastToken(message.subject)),
-        message.data,
-        {
-          headers: h,
-          // Retrying the copy after a lost PubAck must not store it twice.
-          msgID: `${this.#t.streamName}-${message.seq}`,
-          timeout: this.#publishTimeoutMs,
-          expect: { streamName: this.#t.deadLetterStreamName },
-        },
-      );
-    } catch (publishError) {
-      this.#options.logger.error(
-        { ...details, publishError: errorText(publishError) },
-        'bus: could not store a dead letter; the event stays in the stream and will be retried',
-      );
-      safely(() => message.nak(this.#options.retryBackoff(deliveryCount)));
-      return;
+      return {
+        message: decodeMessage(message.data),
+        partition: this.#partition,
+        position: message.seq,
+        replyTo,
+      };
+    } catch (error) {
+      const to = decodeSubjectToken(lastToken(message.subject));
+      return {
+        message: { id: `malformed:${message.seq}`, to, body: rawText(message.data) },
+        partition: this.#partition,
+        position: message.seq,
+        replyTo,
+        malformed: errorText(error),
+      };
     }
-    // No reason argument: nats-server 2.9 does not parse "+TERM <reason>" and treats it as no ack at
-    // all, so the message would come back after ackWait. The reason is in the dead letter instead.
-    safely(() => message.term());
-    this.#options.logger.error(details, 'bus: event dead-lettered');
   }
-}
-
-function readDeadLetter(stored: StoredMsg): DeadLetter {
-  let envelope: TransactionEventEnvelope | null = null;
-  try {
-    envelope = decodeEnvelope(stored.data);
-  } catch {
-    // malformed: kept as raw text
-  }
-  const reason = (stored.header?.get(H.reason) || 'handler_failed') as DeadLetterReason;
-  return {
-    envelope,
-    transactionId: envelope?.transactionId ?? decodeSubjectToken(lastToken(stored.subject)),
-    raw: rawText(stored.data),
-    reason,
-    error: stored.header?.get(H.error) ?? '',
-    deliveryCount: Number(stored.header?.get(H.deliveryCount) ?? 0),
-    deadAt: stored.time.toISOString(),
-  };
-}
-
-/** Runs an ack-like call that throws once the connection is closed. Returns whether it ran. */
-function safely(fn: () => void): boolean {
-  try {
-    fn();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function headerSafe(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').slice(0, 1024);
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -1,22 +1,24 @@
 /**
- * NATS subject catalog of the bus.
+ * NATS subject catalog of the bus, all under the deployment's prefix (config `nats.prefix`), so two
+ * deployments on one server never see each other's messages:
  *
- * - `<prefix>.<partition>.<transaction>`: events, one stream subject per partition.
- * - `<prefix>.dead.<transaction>`: dead letters, in a separate stream.
+ * - `<prefix>.in.<partition>.<actor>`: messages, in the stream `<prefix>_events`.
+ * - `<prefix>.reply.<bus instance>.<n>`: answers to requests (core NATS, not stored).
+ * - `<prefix>.signal.<topic>`: best-effort notices (core NATS, not stored).
  *
- * `<transaction>` is the transaction id when it is a safe subject token (letters, digits, `_`, `-`:
- * UUIDs are), else `~` followed by the base64url of its UTF-8 bytes. `~` never appears in a safe token,
- * so the encoding is one-to-one. The token is for routing and reading only; the envelope carries the id.
+ * `<actor>` is the address when it is a safe subject token (letters, digits, `_`, `-`, `:`), else `~`
+ * followed by the base64url of its UTF-8 bytes. `~` never appears in a safe token, so the encoding is
+ * one-to-one. The token is for routing and reading only; the message carries the address.
  */
 
-const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
-const NAME = /^[A-Za-z0-9_-]+$/;
-const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const SAFE_TOKEN = /^[A-Za-z0-9_:-]+$/;
+const PREFIX = /^[A-Za-z0-9_-]{1,32}$/;
+const TOPIC = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** `id` as one subject token (no `.`, `*`, `>` or whitespace). */
-export function encodeSubjectToken(id: string): string {
-  if (SAFE_TOKEN.test(id)) return id;
-  return `~${Buffer.from(id, 'utf8').toString('base64url')}`;
+/** `address` as one subject token (no `.`, `*`, `>` or whitespace). */
+export function encodeSubjectToken(address: string): string {
+  if (SAFE_TOKEN.test(address)) return address;
+  return `~${Buffer.from(address, 'utf8').toString('base64url')}`;
 }
 
 /** Inverse of {@link encodeSubjectToken}. */
@@ -25,36 +27,49 @@ export function decodeSubjectToken(token: string): string {
   return token;
 }
 
-export function eventSubject(prefix: string, partition: number, transactionId: string): string {
-  return `${prefix}.${partition}.${encodeSubjectToken(transactionId)}`;
+export function streamName(prefix: string): string {
+  return `${prefix}_events`;
 }
 
-/** Subjects of one partition (a consumer's filter). */
+export function messageSubject(prefix: string, partition: number, address: string): string {
+  return `${prefix}.in.${partition}.${encodeSubjectToken(address)}`;
+}
+
+/** Every message subject of the deployment (the stream's subject). */
+export function messagesFilter(prefix: string): string {
+  return `${prefix}.in.>`;
+}
+
+/** Subjects of one partition (a reader's filter). */
 export function partitionFilter(prefix: string, partition: number): string {
-  return `${prefix}.${partition}.*`;
+  return `${prefix}.in.${partition}.*`;
 }
 
-export function deadLetterSubject(prefix: string, transactionToken: string): string {
-  return `${prefix}.dead.${transactionToken}`;
+export function replySubject(prefix: string, instance: string, n: number): string {
+  return `${prefix}.reply.${instance}.${n}`;
 }
 
-export function deadLetterFilter(prefix: string): string {
-  return `${prefix}.dead.*`;
+export function repliesFilter(prefix: string, instance: string): string {
+  return `${prefix}.reply.${instance}.*`;
 }
 
-/** The last token of a subject (the encoded transaction id of an event subject). */
+export function signalSubject(prefix: string, topic: string): string {
+  return `${prefix}.signal.${topic}`;
+}
+
+/** The last token of a subject (the encoded address of a message subject). */
 export function lastToken(subject: string): string {
   return subject.slice(subject.lastIndexOf('.') + 1);
 }
 
-/** @throws Error unless `name` is usable as a JetStream stream or consumer name. */
-export function assertName(kind: string, name: string): void {
-  if (!NAME.test(name)) throw new Error(`Invalid ${kind} "${name}": use letters, digits, "_" and "-"`);
+/** @throws Error unless `prefix` is one safe token of at most 32 characters (it names the stream too). */
+export function assertPrefix(prefix: string): void {
+  if (!PREFIX.test(prefix)) {
+    throw new Error(`Invalid NATS prefix "${prefix}": use 1-32 letters, digits, "_" and "-"`);
+  }
 }
 
-/** @throws Error unless `prefix` is dot-separated safe tokens (no wildcards, no spaces). */
-export function assertSubjectPrefix(prefix: string): void {
-  if (!PREFIX.test(prefix)) {
-    throw new Error(`Invalid subject prefix "${prefix}": use dot-separated letters, digits, "_" and "-"`);
-  }
+/** @throws Error unless `topic` is dot-separated safe tokens. */
+export function assertTopic(topic: string): void {
+  if (!TOPIC.test(topic)) throw new Error(`Invalid signal topic "${topic}"`);
 }

@@ -26,6 +26,16 @@ describe('partitionOf', () => {
     ).toEqual([9, 15, 2, 5]);
   });
 
+  it('is stable for actor addresses, which are what the bus partitions by', () => {
+    const addresses = [
+      'transaction:0b6c2f54-7a55-4a43-9a43-2f2d8f4f8c11',
+      'customer:GABC:',
+      'customer:GABC:42',
+    ];
+    expect(addresses.map(fnv1a32)).toEqual([1927772127, 3459617532, 58499166]);
+    expect(addresses.map((address) => partitionOf(address, 16))).toEqual([15, 12, 14]);
+  });
+
   it('spreads UUIDs evenly over the partitions', () => {
     const partitions = 16;
     const counts = new Array<number>(partitions).fill(0);
