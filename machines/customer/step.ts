@@ -1,4 +1,4 @@
-import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { initialTransition, type SnapshotFrom } from 'xstate';
 import {
   customerMachine,
   missingFields,
@@ -7,6 +7,9 @@ import {
 } from './customer.machine.ts';
 import { CUSTOMER_EVENT_TYPES, type CustomerEvent, type CustomerEventType } from './events.ts';
 import { isCustomerStatus, type CustomerStatus, type FieldStatus } from './statuses.ts';
+import { pureTransitions } from '../pure-transition.ts';
+
+const pure = pureTransitions(customerMachine);
 
 export type CustomerSnapshot = SnapshotFrom<typeof customerMachine>;
 
@@ -57,7 +60,7 @@ export function stepCustomer(snapshot: CustomerSnapshot, event: CustomerEvent): 
       : `${event.type} is not accepted in status ${status}`;
     return { accepted: false, reason, accepts };
   }
-  const [next] = transition(customerMachine, snapshot, event);
+  const [next] = pure.transition(snapshot, event);
   return { accepted: true, snapshot: next, status: customerStatusOf(next) };
 }
 

@@ -33,7 +33,14 @@ export type TransactionEvent =
       stellarMemo: string;
     }
   | { type: 'PAYMENT_RECEIVED'; at: string; payment: StellarPayment }
-  | { type: 'CUSTOMER_INFO_NEEDED'; at: string; message: string; customerType?: string }
+  | {
+      type: 'CUSTOMER_INFO_NEEDED';
+      at: string;
+      message: string;
+      customerType?: string;
+      /** SEP-9 names of the fields found wrong (e.g. by the rails); absent: all of the type's fields. */
+      fields?: string[];
+    }
   | { type: 'CUSTOMER_INFO_UPDATED'; at: string }
   | {
       type: 'TRANSACTION_INFO_NEEDED';

@@ -1,9 +1,12 @@
-import { initialTransition, transition, type SnapshotFrom, type StateValue } from 'xstate';
+import { initialTransition, type SnapshotFrom, type StateValue } from 'xstate';
 import type { TransactionContext, TransactionInput } from './context.ts';
 import type { TransactionEffect } from './effects.ts';
 import { TRANSACTION_EVENT_TYPES, type TransactionEvent, type TransactionEventType } from './events.ts';
 import { isTransactionStatus, type TransactionStatus } from './statuses.ts';
 import { transactionMachine } from './transaction.machine.ts';
+import { pureTransitions } from '../pure-transition.ts';
+
+const pure = pureTransitions(transactionMachine);
 
 export type TransactionSnapshot = SnapshotFrom<typeof transactionMachine>;
 
@@ -72,7 +75,7 @@ export function stepTransaction(snapshot: TransactionSnapshot, event: Transactio
       : `${event.type} is not accepted in status ${status}`;
     return { accepted: false, reason, accepts };
   }
-  const [next, actions] = transition(transactionMachine, snapshot, event);
+  const [next, actions] = pure.transition(snapshot, event);
   return {
     accepted: true,
     step: { snapshot: next, status: statusOf(next.value), effects: effectsOf(actions) },

@@ -50,3 +50,13 @@ export class UniquenessError extends Error {
     this.constraint = constraint;
   }
 }
+
+/** Another host committed these partitions since this one read them: it is not their owner any more. */
+export class OwnershipLostError extends Error {
+  readonly partitions: ReadonlySet<number>;
+  constructor(partitions: ReadonlySet<number>) {
+    super(`partitions ${[...partitions].join(', ')} moved on under this host`);
+    this.name = 'OwnershipLostError';
+    this.partitions = partitions;
+  }
+}

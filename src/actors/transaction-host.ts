@@ -1,209 +1,106 @@
-import type { Kysely, Transaction } from 'kysely';
-import {
-  invariantViolations,
-  persist,
-  restore,
-  startTransaction,
-  stepTransaction,
-  type PersistedTransaction,
-  type Step,
-  type TransactionEvent,
-  type TransactionEventEnvelope,
-  type TransactionInput,
-  type TransactionStatus,
+/**
+ * Applying messages to transactions directly, one database transaction per call, through the same code
+ * as the actor host's group commit. For tests, fixtures and tools that own the database: production
+ * producers publish to the bus instead (`src/actors/commands.ts`), so that one host owns each actor.
+ */
+import type { Kysely } from 'kysely';
+import type {
+  TransactionEvent,
+  TransactionEventEnvelope,
+  TransactionInput,
+  TransactionStatus,
 } from '../../machines/index.ts';
+import type { Config } from '../config/index.ts';
 import type { Database } from '../db/database.ts';
-import { insertEffects } from '../db/outbox.repository.ts';
-import {
-  appendEvent,
-  findEvent,
-  insertTransaction,
-  lockTransaction,
-  updateTransaction,
-} from '../db/transactions.repository.ts';
 import {
   EventRejectedError,
   TransactionNotFoundError,
   UniquenessError,
   VersionConflictError,
 } from './errors.ts';
+import { transactionAddress, type TransactionMessageBody, type TransactionReply } from './messages.ts';
+import { applyTransactionBatch } from './transaction-batch.ts';
 
 export type ApplyOutcome =
   | { outcome: 'applied'; transactionId: string; status: TransactionStatus; version: number }
   | { outcome: 'duplicate'; transactionId: string; status: TransactionStatus; version: number };
 
-export interface ApplyOptions {
-  alongside?: (trx: Transaction<Database>) => Promise<void>;
-}
-
 export interface TransactionHost {
-  /** Creates a transaction, optionally applying its first events (e.g. ACCOUNT_ASSIGNED) atomically with it. */
+  /** Creates a transaction, applying its first events (e.g. ACCOUNT_ASSIGNED) atomically with it. */
   create(
     input: TransactionInput,
     options: { eventId: string; then?: TransactionEvent[] },
   ): Promise<ApplyOutcome>;
+  /** Applies one event exactly once (by `eventId`). Throws EventRejectedError when the state does not take it. */
+  apply(envelope: TransactionEventEnvelope): Promise<ApplyOutcome>;
+}
+
+export interface TransactionHostOptions {
+  db: Kysely<Database>;
   /**
-   * Applies one event exactly once (by `eventId`). Throws EventRejectedError when the state does not take it.
-   * `alongside` runs in the same database transaction, after the event (also when it is a duplicate): the
-   * Horizon watcher moves its cursor there, so the cursor and the credit commit together or not at all.
+   * Request payouts by themselves, as the actor host does, once funded transactions' customers of these
+   * types are ACCEPTED. Default null: never (tests that step a transaction by hand).
    */
-  apply(envelope: TransactionEventEnvelope, options?: ApplyOptions): Promise<ApplyOutcome>;
+  payoutCustomerTypes?: readonly string[] | null;
+  sep12?: Config['sep12'];
+  clock?: () => Date;
 }
 
-const MAX_CONFLICT_RETRIES = 5;
+/** Racing writers on one transaction retry this often before giving up. */
+const MAX_CONFLICT_RETRIES = 100;
 
-/**
- * The actor host. Every transaction is a passivated actor: its snapshot lives in Postgres, is loaded and
- * locked for one event, stepped by the pure machine, and written back together with the event log and
- * the effects it asked for, in one database transaction. Nothing is kept in memory between events.
- */
-export function createTransactionHost({ db }: { db: Kysely<Database> }): TransactionHost {
-  async function create(input: TransactionInput, options: { eventId: string; then?: TransactionEvent[] }) {
-    return write(async (trx) => {
-      const existing = await findEvent(trx, input.id, options.eventId);
-      if (existing) return duplicate(input.id, existing);
-      const steps: {
-        eventId: string;
-        event: { type: string };
-        statusBefore: TransactionStatus | null;
-        step: Step;
-      }[] = [];
-      let step = startTransaction(input);
-      steps.push({
-        eventId: options.eventId,
-        event: { type: 'CREATED', ...input },
-        statusBefore: null,
-        step,
-      });
-      for (const [index, event] of (options.then ?? []).entries()) {
-        const before = step.status;
-        step = accept(input.id, step, event);
-        steps.push({ eventId: `${options.eventId}:${index + 1}`, event, statusBefore: before, step });
-      }
-      await insertTransaction(trx, input.id, steps.length, step.status, checked(input.id, step));
-      for (const [index, entry] of steps.entries()) {
-        await record(trx, input.id, index + 1, entry.eventId, entry.event, entry.statusBefore, entry.step);
-      }
-      return {
-        outcome: 'applied' as const,
-        transactionId: input.id,
-        status: step.status,
-        version: steps.length,
-      };
-    });
-  }
+const CONSTRAINTS: Partial<Record<string, string>> = {
+  memo_taken: 'transactions_stellar_memo_key',
+  already_credited: 'transactions_stellar_operation_id_key',
+  exists: 'transactions_pkey',
+};
 
-  async function apply(
-    { eventId, transactionId, event }: TransactionEventEnvelope,
-    options: ApplyOptions = {},
-  ): Promise<ApplyOutcome> {
-    for (let attempt = 0; ; attempt++) {
+export function createTransactionHost(options: TransactionHostOptions): TransactionHost {
+  const { db } = options;
+  async function run(
+    transactionId: string,
+    messageId: string,
+    body: TransactionMessageBody,
+    eventType: string,
+  ) {
+    for (let attempt = 1; ; attempt++) {
       try {
-        return await write(async (trx) => {
-          const row = await lockTransaction(trx, transactionId);
-          if (!row) throw new TransactionNotFoundError(transactionId);
-          const seen = await findEvent(trx, transactionId, eventId);
-          if (seen) {
-            await options.alongside?.(trx);
-            return duplicate(transactionId, seen);
-          }
-          const current = restore(row.snapshot as unknown as PersistedTransaction);
-          const before = row.status as TransactionStatus;
-          const step = accept(transactionId, { snapshot: current, status: before, effects: [] }, event);
-          const updated = await updateTransaction(
-            trx,
-            transactionId,
-            row.version,
-            step.status,
-            checked(transactionId, step),
-          );
-          if (!updated) throw new VersionConflictError(transactionId, row.version);
-          await record(trx, transactionId, row.version + 1, eventId, event, before, step);
-          await options.alongside?.(trx);
-          return {
-            outcome: 'applied' as const,
-            transactionId,
-            status: step.status,
-            version: row.version + 1,
-          };
-        });
+        const result = await db.transaction().execute((trx) =>
+          applyTransactionBatch(trx, [{ messageId, transactionId, body, replyTo: null }], {
+            payoutCustomerTypes: options.payoutCustomerTypes ?? null,
+            sep12: options.sep12 ?? { types: {} },
+            clock: options.clock ?? (() => new Date()),
+          }),
+        );
+        return outcomeOf(transactionId, eventType, result.answers[0]!);
       } catch (error) {
+        // Another writer won the version race: read again and retry, as the actor host does.
         if (!(error instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * Math.min(attempt, 10)));
       }
     }
   }
-
-  async function write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    try {
-      return await db.transaction().execute(work);
-    } catch (error) {
-      throw translateUniqueViolation(error);
-    }
-  }
-
-  return { create, apply };
-}
-
-function accept(transactionId: string, current: Step, event: TransactionEvent): Step {
-  const result = stepTransaction(current.snapshot, event);
-  if (!result.accepted) {
-    throw new EventRejectedError(transactionId, current.status, event.type, result.accepts, result.reason);
-  }
-  return result.step;
-}
-
-/** Last line of defence: a state that breaks a money invariant is never written. */
-function checked(transactionId: string, step: Step): PersistedTransaction {
-  const broken = invariantViolations(step.status, step.snapshot.context);
-  if (broken.length > 0)
-    throw new Error(`transaction ${transactionId} would break invariants: ${broken.join('; ')}`);
-  return persist(step.snapshot);
-}
-
-async function record(
-  trx: Transaction<Database>,
-  transactionId: string,
-  seq: number,
-  eventId: string,
-  event: { type: string },
-  statusBefore: TransactionStatus | null,
-  step: Step,
-) {
-  await appendEvent(trx, {
-    transactionId,
-    seq,
-    eventId,
-    eventType: event.type,
-    payload: event,
-    statusBefore,
-    statusAfter: step.status,
-    stateAfter: step.snapshot.value,
-  });
-  await insertEffects(
-    trx,
-    // Each effect carries the transaction as it was when the effect arose: a callback sent late (after a
-    // retry) still reports the status change it is about, and a payout sees the amounts it was asked for.
-    step.effects.map((effect, index) => ({
-      transactionId,
-      seq,
-      kind: effect.kind,
-      payload: { ...effect, transaction: { status: step.status, context: step.snapshot.context } },
-      idempotencyKey: 'idempotencyKey' in effect ? effect.idempotencyKey : `${transactionId}:${seq}:${index}`,
-    })),
-  );
-}
-
-function duplicate(transactionId: string, seen: { seq: number; status_after: string }): ApplyOutcome {
   return {
-    outcome: 'duplicate',
-    transactionId,
-    status: seen.status_after as TransactionStatus,
-    version: seen.seq,
+    create: (input, { eventId, then = [] }) =>
+      run(input.id, eventId, { type: 'create', input, then, notAfter: null }, 'CREATED'),
+    apply: ({ eventId, transactionId, event }) =>
+      run(transactionId, eventId, { type: 'event', event }, event.type),
   };
 }
 
-function translateUniqueViolation(error: unknown): unknown {
-  const e = error as { code?: string; constraint?: string };
-  if (e?.code === '23505') return new UniquenessError(e.constraint ?? 'unknown', { cause: error });
-  return error;
+function outcomeOf(transactionId: string, eventType: string, answer: TransactionReply): ApplyOutcome {
+  if (answer.outcome !== 'refused') return { ...answer, transactionId };
+  const constraint = CONSTRAINTS[answer.code];
+  if (constraint !== undefined) throw new UniquenessError(constraint);
+  if (answer.code === 'not_found') throw new TransactionNotFoundError(transactionId);
+  if (answer.code === 'rejected' && answer.status !== null) {
+    throw new EventRejectedError(
+      transactionId,
+      answer.status,
+      eventType as never,
+      answer.accepts,
+      answer.reason,
+    );
+  }
+  throw new Error(`${transactionAddress(transactionId)}: ${answer.code}: ${answer.reason}`);
 }

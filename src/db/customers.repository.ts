@@ -1,7 +1,8 @@
 /**
  * SEP-12 customers: rows of `customers`, their uploaded files (`customer_files`) and their roles in SEP-31
- * transactions (`customer_transactions`). Every lookup that serves a request is scoped by the caller: the
- * routes check ownership with `ownsCustomer` before using a row.
+ * transactions (`customer_transactions`). The customer actors (`src/actors/customer-actors.ts`) are the
+ * only writers of customers; the read model (`src/read-model/customers.ts`) checks ownership with
+ * `ownsCustomer` before it shows a row.
  */
 import { sql } from 'kysely';
 import type { CustomerStatus, PersistedCustomer } from '../../machines/index.ts';
@@ -89,18 +90,39 @@ export async function findCustomerByKey(db: Executor, key: CustomerKey): Promise
   return row && toRecord(row);
 }
 
+/** The customers stored under these keys (one statement), by `customerKeyText`. */
+export async function findCustomersByKeys(
+  db: Executor,
+  keys: readonly CustomerKey[],
+): Promise<Map<string, CustomerRecord>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where((eb) =>
+      eb.or(
+        keys.map((key) =>
+          eb.and([eb('account', '=', key.account), eb(sql<string>`coalesce(memo, '')`, '=', key.memo ?? '')]),
+        ),
+      ),
+    )
+    .execute();
+  return new Map(rows.map((row) => [customerKeyText(row), toRecord(row)]));
+}
+
+export function customerKeyText(key: CustomerKey): string {
+  return `${key.account}\u0000${key.memo ?? ''}`;
+}
+
 /**
- * The customer for (account, memo), created (status NEEDS_INFO, nothing received) if there is none. Safe
- * under concurrency: the unique index on (account, memo) makes a racing insert a no-op, and the winner's
- * row is returned.
+ * A new customer (status NEEDS_INFO, nothing received) for (account, memo); undefined when another writer
+ * stored one first (the unique index on (account, memo) turns the insert into a no-op).
  */
-export async function findOrCreateCustomer(
+export async function insertCustomer(
   db: Executor,
   key: CustomerKey,
   create: { id: string; at: Date },
-): Promise<{ customer: CustomerRecord; created: boolean }> {
-  const existing = await findCustomerByKey(db, key);
-  if (existing) return { customer: existing, created: false };
+): Promise<CustomerRecord | undefined> {
   const inserted = await db
     .insertInto('customers')
     .values({
@@ -115,10 +137,7 @@ export async function findOrCreateCustomer(
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (inserted) return { customer: toRecord(inserted), created: true };
-  const winner = await findCustomerByKey(db, key);
-  if (!winner) throw new Error(`customer for ${key.account} (memo ${key.memo ?? 'none'}) vanished`);
-  return { customer: winner, created: false };
+  return inserted && toRecord(inserted);
 }
 
 /** The new state of a customer; written only if nobody changed it since `expectedVersion`. */
@@ -153,15 +172,10 @@ export async function updateCustomer(
   return result.numUpdatedRows === 1n;
 }
 
-/** Deletes the customer stored under (account, memo) with its files; false when there was none. */
-export async function deleteCustomer(db: Executor, key: CustomerKey): Promise<string | null> {
-  const row = await db
-    .deleteFrom('customers')
-    .where('account', '=', key.account)
-    .where(sql<string>`coalesce(memo, '')`, '=', key.memo ?? '')
-    .returning('id')
-    .executeTakeFirst();
-  return row?.id ?? null;
+/** Deletes a customer with its files (its transaction links keep the transaction side); false: none. */
+export async function deleteCustomer(db: Executor, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('customers').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows === 1n;
 }
 
 /** Replaces the callback URL (`PUT /customer/callback`). Not a status change: the version stays. */
@@ -177,30 +191,32 @@ export async function setCustomerCallbackUrl(db: Executor, id: string, url: stri
 // ---------------------------------------------------------------------------------------------------------
 // Files
 
-export interface NewCustomerFile {
-  id: string;
-  customerId: string;
-  field: string;
-  contentType: string;
-  filename: string | null;
-  sha256: string;
-  data: Uint8Array;
-}
-
-/** Stores the latest upload of a binary field, replacing the previous one. */
-export async function saveCustomerFile(db: Executor, file: NewCustomerFile): Promise<void> {
+/**
+ * Takes a staged upload (`src/storage/uploads.ts`) as the latest file of a binary field, replacing the
+ * previous one. The bytes move inside the database, never through the bus.
+ */
+export async function saveCustomerFileFromUpload(
+  db: Executor,
+  file: { id: string; customerId: string; field: string; uploadId: string },
+): Promise<void> {
   await db
     .insertInto('customer_files')
-    .values({
-      id: file.id,
-      customer_id: file.customerId,
-      field: file.field,
-      content_type: file.contentType,
-      filename: file.filename,
-      size: file.data.byteLength,
-      sha256: file.sha256,
-      data: file.data,
-    })
+    .columns(['id', 'customer_id', 'field', 'content_type', 'filename', 'size', 'sha256', 'data'])
+    .expression((eb) =>
+      eb
+        .selectFrom('uploads')
+        .select([
+          eb.val(file.id).as('id'),
+          eb.val(file.customerId).as('customer_id'),
+          eb.val(file.field).as('field'),
+          'content_type',
+          'filename',
+          'size',
+          'sha256',
+          'data',
+        ])
+        .where('id', '=', file.uploadId),
+    )
     .onConflict((oc) =>
       oc.columns(['customer_id', 'field']).doUpdateSet((eb) => ({
         id: eb.ref('excluded.id'),
@@ -269,44 +285,26 @@ export async function linkCustomerToTransaction(
     .execute();
 }
 
-export async function findCustomerTransactionLink(
-  db: Executor,
-  transactionId: string,
-  type: string,
-  options: { forUpdate?: boolean } = {},
-): Promise<CustomerTransactionLink | null> {
-  let query = db
-    .selectFrom('customer_transactions')
-    .selectAll()
-    .where('transaction_id', '=', transactionId)
-    .where('type', '=', type);
-  if (options.forUpdate) query = query.forUpdate();
-  const row = await query.executeTakeFirst();
-  if (!row) return null;
-  return {
-    transactionId: row.transaction_id,
-    type: row.type,
-    customerId: row.customer_id,
-    requestedFields: row.requested_fields,
-    requestedMessage: row.requested_message,
-    appliedSeq: row.applied_seq,
-  };
-}
-
 /**
  * The customer of a transaction for a type: the one linked by `PUT /customer` (`transaction_id` + `type`),
- * else the transaction's `sender_id` / `receiver_id` for the SEP-31 types. Not scoped: callers check
+ * else the transaction's `senderId` / `receiverId` for the SEP-31 types. Not scoped: callers check
  * ownership of the transaction first.
  */
 export async function customerIdOfTransaction(
   db: Executor,
-  transaction: { id: string; sender_id: string | null; receiver_id: string | null },
+  transaction: { id: string; senderId: string | null; receiverId: string | null },
   type: string,
 ): Promise<string | null> {
-  const link = await findCustomerTransactionLink(db, transaction.id, type);
-  if (link?.customerId) return link.customerId;
+  const link = await db
+    .selectFrom('customer_transactions')
+    .select('customer_id')
+    .where('transaction_id', '=', transaction.id)
+    .where('type', '=', type)
+    .executeTakeFirst();
+  if (link?.customer_id) return link.customer_id;
   const column = TRANSACTION_COLUMNS[type];
-  return column === undefined ? null : transaction[column];
+  if (column === undefined) return null;
+  return column === 'sender_id' ? transaction.senderId : transaction.receiverId;
 }
 
 /**
@@ -369,44 +367,124 @@ export async function markInfoRequestApplied(
     .execute();
 }
 
-/** The latest CUSTOMER_INFO_NEEDED of a transaction: its event seq, message and customer type. */
-export async function latestCustomerInfoRequest(
-  db: Executor,
-  transactionId: string,
-): Promise<{ seq: number; message: string | null; customerType: string | null } | null> {
-  const row = await db
-    .selectFrom('transaction_events')
-    .select(['seq', 'payload'])
-    .where('transaction_id', '=', transactionId)
-    .where('event_type', '=', 'CUSTOMER_INFO_NEEDED')
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (!row) return null;
-  const payload = (row.payload ?? {}) as { message?: unknown; customerType?: unknown };
-  return {
-    seq: row.seq,
-    message: typeof payload.message === 'string' ? payload.message : null,
-    customerType: typeof payload.customerType === 'string' ? payload.customerType : null,
-  };
+/** A transaction's link to its customer of one type, as the transaction host reads it. */
+export interface StoredCustomerLink {
+  customerId: string | null;
+  /** The CUSTOMER_INFO_NEEDED round (event seq) last applied to the customer. */
+  appliedSeq: number | null;
 }
 
-/** Ids of the transactions in `pending_customer_info_update` this customer takes part in. */
-export async function pendingInfoTransactionIds(db: Executor, customerId: string): Promise<string[]> {
+/** The latest CUSTOMER_INFO_NEEDED of each of these transactions (one statement). */
+export async function latestCustomerInfoRequests(
+  db: Executor,
+  transactionIds: readonly string[],
+): Promise<Map<string, { seq: number; message: string | null; customerType: string | null }>> {
+  if (transactionIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('transaction_events')
+    .distinctOn('transaction_id')
+    .select(['transaction_id', 'seq', 'payload'])
+    .where('transaction_id', 'in', [...transactionIds])
+    .where('event_type', '=', 'CUSTOMER_INFO_NEEDED')
+    .orderBy('transaction_id')
+    .orderBy('seq', 'desc')
+    .execute();
+  return new Map(
+    rows.map((row) => {
+      const payload = (row.payload ?? {}) as { message?: unknown; customerType?: unknown };
+      return [
+        row.transaction_id,
+        {
+          seq: row.seq,
+          message: typeof payload.message === 'string' ? payload.message : null,
+          customerType: typeof payload.customerType === 'string' ? payload.customerType : null,
+        },
+      ];
+    }),
+  );
+}
+
+/** Transactions these customers take part in (linked, or as `sender_id` / `receiver_id`). */
+function involving(db: Executor, customerIds: readonly string[]) {
+  const ids = [...customerIds];
   const linked = db
     .selectFrom('customer_transactions')
     .select('transaction_id')
-    .where('customer_id', '=', customerId);
-  const rows = await db
+    .where('customer_id', 'in', ids);
+  return db
     .selectFrom('transactions')
+    .where((eb) => eb.or([eb('id', 'in', linked), eb('sender_id', 'in', ids), eb('receiver_id', 'in', ids)]));
+}
+
+/**
+ * Ids of the transactions these customers take part in that wait on customers: in
+ * `pending_customer_info_update`, or funded and waiting for their customers before the payout.
+ */
+export async function waitingTransactionIds(db: Executor, customerIds: readonly string[]): Promise<string[]> {
+  if (customerIds.length === 0) return [];
+  const rows = await involving(db, customerIds)
     .select('id')
-    .where('status', '=', 'pending_customer_info_update')
     .where((eb) =>
-      eb.or([eb('id', 'in', linked), eb('sender_id', '=', customerId), eb('receiver_id', '=', customerId)]),
+      eb.or([
+        eb('status', '=', 'pending_customer_info_update'),
+        eb.and([
+          eb('status', '=', 'pending_receiver'),
+          eb(sql`state_value`, '=', sql`'{"pending_receiver":"ready"}'::jsonb`),
+        ]),
+      ]),
     )
     .orderBy('id')
     .execute();
   return rows.map((row) => row.id);
+}
+
+/** What decides which `pending_customer_info_update` rounds still have to be applied to customers. */
+export interface InfoRoundFacts {
+  /** The transactions in `pending_customer_info_update` the customers take part in. */
+  transactions: { id: string; senderId: string | null; receiverId: string | null }[];
+  /** The latest CUSTOMER_INFO_NEEDED of each. */
+  rounds: Map<string, { seq: number; message: string | null; customerType: string | null }>;
+  /** Their customer links, by transaction id and type. */
+  links: Map<string, CustomerTransactionLink>;
+}
+
+export function linkKeyText(transactionId: string, type: string): string {
+  return `${transactionId}\u0000${type}`;
+}
+
+/** The facts of the rounds that may concern these customers (three statements). */
+export async function readInfoRounds(db: Executor, customerIds: readonly string[]): Promise<InfoRoundFacts> {
+  const facts: InfoRoundFacts = { transactions: [], rounds: new Map(), links: new Map() };
+  if (customerIds.length === 0) return facts;
+  const rows = await involving(db, customerIds)
+    .select(['id', 'sender_id', 'receiver_id'])
+    .where('status', '=', 'pending_customer_info_update')
+    .orderBy('id')
+    .execute();
+  if (rows.length === 0) return facts;
+  facts.transactions = rows.map((row) => ({
+    id: row.id,
+    senderId: row.sender_id,
+    receiverId: row.receiver_id,
+  }));
+  const ids = rows.map((row) => row.id);
+  facts.rounds = await latestCustomerInfoRequests(db, ids);
+  const links = await db
+    .selectFrom('customer_transactions')
+    .selectAll()
+    .where('transaction_id', 'in', ids)
+    .execute();
+  for (const row of links) {
+    facts.links.set(linkKeyText(row.transaction_id, row.type), {
+      transactionId: row.transaction_id,
+      type: row.type,
+      customerId: row.customer_id,
+      requestedFields: row.requested_fields,
+      requestedMessage: row.requested_message,
+      appliedSeq: row.applied_seq,
+    });
+  }
+  return facts;
 }
 
 // ---------------------------------------------------------------------------------------------------------

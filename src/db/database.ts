@@ -2,12 +2,15 @@ import type { Kysely, Transaction } from 'kysely';
 import type { CustomersTable, CustomerTables } from './customers.table.ts';
 import type { HorizonCursorsTable } from './horizon-cursors.table.ts';
 import type { OutboxTable } from './outbox.table.ts';
+import type { PartitionOffsetsTable } from './partition-offsets.table.ts';
 import type { ReferenceRailsPayoutsTable } from './reference-rails.table.ts';
+import type { RefusedMessagesTable } from './refused-messages.table.ts';
 import type { Sep10ChallengesTable } from './sep10-challenges.table.ts';
 import type { TransactionEventsTable } from './transaction-events.table.ts';
 import type { TransactionsTable } from './transactions.table.ts';
 import type { UnmatchedPaymentsTable } from './unmatched-payments.table.ts';
-import type { WatcherLeasesTable } from './watcher-leases.table.ts';
+import type { LeasesTable } from './leases.table.ts';
+import type { UploadsTable } from './uploads.table.ts';
 
 export interface Database extends CustomerTables {
   transactions: TransactionsTable;
@@ -18,7 +21,10 @@ export interface Database extends CustomerTables {
   unmatched_payments: UnmatchedPaymentsTable;
   sep10_challenges: Sep10ChallengesTable;
   reference_rails_payouts: ReferenceRailsPayoutsTable;
-  watcher_leases: WatcherLeasesTable;
+  leases: LeasesTable;
+  partition_offsets: PartitionOffsetsTable;
+  refused_messages: RefusedMessagesTable;
+  uploads: UploadsTable;
 }
 
 /** What repositories take: the database, or a transaction on it. */

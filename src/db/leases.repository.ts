@@ -30,9 +30,7 @@ export async function acquireLease(
           renewed_at: now,
           acquired_at: sql`case when leases.holder = excluded.holder then leases.acquired_at else excluded.acquired_at end`,
         })
-        .where((eb) =>
-          eb.or([eb('leases.holder', '=', holder), eb('leases.expires_at', '<=', now)]),
-        ),
+        .where((eb) => eb.or([eb('leases.holder', '=', holder), eb('leases.expires_at', '<=', now)])),
     )
     .returning('name')
     .executeTakeFirst();

@@ -6,6 +6,8 @@ import * as customers from './migrations/2026-11-24-003-customers.ts';
 import * as watcherLeases from './migrations/2026-11-24-004-watcher-leases.ts';
 import * as referenceRails from './migrations/2026-11-24-005-reference-rails.ts';
 import * as eventStates from './migrations/2026-11-24-006-event-states.ts';
+import * as actorHosts from './migrations/2026-12-03-007-actor-hosts.ts';
+import * as uploads from './migrations/2026-12-03-008-uploads.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -15,6 +17,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24-004-watcher-leases': watcherLeases,
   '2026-11-24-005-reference-rails': referenceRails,
   '2026-11-24-006-event-states': eventStates,
+  '2026-12-03-007-actor-hosts': actorHosts,
+  '2026-12-03-008-uploads': uploads,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { PersistedTransaction, TransactionContext, TransactionStatus } from '../../machines/index.ts';
 import { toJson } from './columns.ts';
 import type { Database } from './database.ts';
@@ -6,13 +6,27 @@ import type { StateValue } from './transactions.table.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** The read-model columns, derived from the machine's context: the machine is the source of truth. */
+/** The read-model columns as JSON text where they are jsonb (for kysely inserts). */
 export function readModelColumns(status: TransactionStatus, persisted: PersistedTransaction) {
+  const values = readModelValues(status, persisted);
+  return {
+    ...values,
+    state_value: toJson(values.state_value),
+    snapshot: toJson(values.snapshot),
+    fee_details: toJson(values.fee_details),
+    required_info_updates:
+      values.required_info_updates === null ? null : toJson(values.required_info_updates),
+    refunds: values.refunds === null ? null : toJson(values.refunds),
+  };
+}
+
+/** The read-model columns, derived from the machine's context: the machine is the source of truth. */
+export function readModelValues(status: TransactionStatus, persisted: PersistedTransaction) {
   const c: TransactionContext = persisted.context;
   return {
     status,
-    state_value: toJson(persisted.value),
-    snapshot: toJson(persisted),
+    state_value: persisted.value,
+    snapshot: persisted,
     sending_anchor: c.sendingAnchor,
     asset_code: c.assetCode,
     asset_issuer: c.assetIssuer,
@@ -22,7 +36,7 @@ export function readModelColumns(status: TransactionStatus, persisted: Persisted
     amount_out_asset: c.amountOutAsset,
     amount_fee: c.feeDetails.total,
     amount_fee_asset: c.feeDetails.asset,
-    fee_details: toJson(c.feeDetails),
+    fee_details: c.feeDetails,
     quote_id: c.quoteId,
     funding_method: c.fundingMethod,
     sender_id: c.senderId,
@@ -37,8 +51,8 @@ export function readModelColumns(status: TransactionStatus, persisted: Persisted
     external_transaction_id: c.externalTransactionId,
     status_message: c.statusMessage,
     required_info_message: c.requiredInfoMessage,
-    required_info_updates: c.requiredInfoUpdates === null ? null : toJson(c.requiredInfoUpdates),
-    refunds: c.refunds === null ? null : toJson(c.refunds),
+    required_info_updates: c.requiredInfoUpdates,
+    refunds: c.refunds,
     expires_at: c.expiresAt,
     started_at: c.startedAt,
     updated_at: c.updatedAt,
@@ -46,80 +60,227 @@ export function readModelColumns(status: TransactionStatus, persisted: Persisted
   };
 }
 
-export async function insertTransaction(
-  db: Db,
-  id: string,
-  version: number,
-  status: TransactionStatus,
-  persisted: PersistedTransaction,
-): Promise<void> {
+/** A transaction as its actor host loads it. */
+export interface StoredTransaction {
+  id: string;
+  version: number;
+  status: TransactionStatus;
+  persisted: PersistedTransaction;
+  callbackUrl: string | null;
+}
+
+/** The transactions with these ids (those that exist). */
+export async function loadTransactions(db: Db, ids: readonly string[]): Promise<StoredTransaction[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('transactions')
+    .select(['id', 'version', 'status', 'snapshot', 'callback_url'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    version: row.version,
+    status: row.status,
+    persisted: row.snapshot as unknown as PersistedTransaction,
+    callbackUrl: row.callback_url,
+  }));
+}
+
+/** The current version of each of these transactions (those that exist). */
+export async function transactionVersions(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('transactions')
+    .select(['id', 'version'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return new Map(rows.map((row) => [row.id, row.version]));
+}
+
+/** What is written for one transaction: its new state, and the version it was read at (0: new). */
+export interface TransactionWrite {
+  id: string;
+  expectedVersion: number;
+  version: number;
+  status: TransactionStatus;
+  persisted: PersistedTransaction;
+  callbackUrl: string | null;
+}
+
+/** Inserts new transactions. A taken id or memo is a unique violation (callers check first). */
+export async function insertTransactions(db: Db, rows: readonly TransactionWrite[]): Promise<void> {
+  if (rows.length === 0) return;
   await db
     .insertInto('transactions')
-    .values({ id, version, ...readModelColumns(status, persisted) })
+    .values(
+      rows.map((row) => ({
+        id: row.id,
+        version: row.version,
+        callback_url: row.callbackUrl,
+        ...readModelColumns(row.status, row.persisted),
+      })),
+    )
     .execute();
 }
 
-/** Locks the row for the rest of the database transaction: one writer per transaction at a time. */
-export async function lockTransaction(db: Transaction<Database>, id: string) {
-  return db
-    .selectFrom('transactions')
-    .select(['id', 'version', 'status', 'snapshot'])
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst();
+/** The jsonb_to_recordset column list of a transaction write: every read-model column, typed. */
+const WRITE_COLUMNS: Record<string, string> = {
+  version: 'integer',
+  callback_url: 'text',
+  status: 'text',
+  state_value: 'jsonb',
+  snapshot: 'jsonb',
+  sending_anchor: 'text',
+  asset_code: 'text',
+  asset_issuer: 'text',
+  amount_in: 'numeric',
+  amount_in_asset: 'text',
+  amount_out: 'numeric',
+  amount_out_asset: 'text',
+  amount_fee: 'numeric',
+  amount_fee_asset: 'text',
+  fee_details: 'jsonb',
+  quote_id: 'text',
+  funding_method: 'text',
+  sender_id: 'text',
+  receiver_id: 'text',
+  refund_memo: 'text',
+  refund_memo_type: 'text',
+  stellar_account_id: 'text',
+  stellar_memo_type: 'text',
+  stellar_memo: 'text',
+  stellar_transaction_id: 'text',
+  stellar_operation_id: 'text',
+  external_transaction_id: 'text',
+  status_message: 'text',
+  required_info_message: 'text',
+  required_info_updates: 'jsonb',
+  refunds: 'jsonb',
+  expires_at: 'timestamptz',
+  started_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  completed_at: 'timestamptz',
+};
+
+/**
+ * Writes the new state of existing transactions in one statement, each only if it is still at its
+ * `expectedVersion`. Returns the ids written: one missing means someone else wrote it (a lost race).
+ */
+export async function updateTransactions(db: Db, rows: readonly TransactionWrite[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const records = rows.map((row) => {
+    const columns: Record<string, unknown> = readModelValues(row.status, row.persisted);
+    return {
+      id: row.id,
+      expected: row.expectedVersion,
+      version: row.version,
+      callback_url: row.callbackUrl,
+      ...columns,
+    };
+  });
+  const names = Object.keys(WRITE_COLUMNS);
+  const definition = sql.join([
+    sql`id text`,
+    sql`expected integer`,
+    ...names.map((name) => sql`${sql.ref(name)} ${sql.raw(WRITE_COLUMNS[name]!)}`),
+  ]);
+  const assignments = sql.join(names.map((name) => sql`${sql.ref(name)} = v.${sql.ref(name)}`));
+  const result = await sql<{ id: string }>`
+    update transactions as t set ${assignments}
+    from jsonb_to_recordset(${toJson(records)}::jsonb) as v(${definition})
+    where t.id = v.id and t.version = v.expected
+    returning t.id`.execute(db);
+  return new Set(result.rows.map((row) => row.id));
 }
 
-/** Writes the new state if nobody else did since `expectedVersion`; false on a lost race. */
-export async function updateTransaction(
+/** The events among `eventIds` that these transactions have applied (a superset is asked, pairs filtered). */
+export async function findAppliedEvents(
   db: Db,
-  id: string,
-  expectedVersion: number,
-  status: TransactionStatus,
-  persisted: PersistedTransaction,
-): Promise<boolean> {
-  const result = await db
-    .updateTable('transactions')
-    .set({ version: expectedVersion + 1, ...readModelColumns(status, persisted) })
-    .where('id', '=', id)
-    .where('version', '=', expectedVersion)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
-}
-
-export async function findEvent(db: Db, transactionId: string, eventId: string) {
+  transactionIds: readonly string[],
+  eventIds: readonly string[],
+) {
+  if (transactionIds.length === 0 || eventIds.length === 0) return [];
   return db
     .selectFrom('transaction_events')
-    .select(['seq', 'status_after'])
-    .where('transaction_id', '=', transactionId)
-    .where('event_id', '=', eventId)
-    .executeTakeFirst();
+    .select(['transaction_id', 'event_id', 'seq', 'status_after'])
+    .where('transaction_id', 'in', [...transactionIds])
+    .where('event_id', 'in', [...eventIds])
+    .execute();
 }
 
-export async function appendEvent(
+/** Which of these Horizon operations are credited, and to which transaction. */
+export async function findCreditedOperations(
   db: Db,
-  entry: {
-    transactionId: string;
-    seq: number;
-    eventId: string;
-    eventType: string;
-    payload: unknown;
-    statusBefore: TransactionStatus | null;
-    statusAfter: TransactionStatus;
-    stateAfter: StateValue;
-  },
-): Promise<void> {
+  operationIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (operationIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('transactions')
+    .select(['id', 'stellar_operation_id'])
+    .where('stellar_operation_id', 'in', [...operationIds])
+    .execute();
+  return new Map(rows.map((row) => [row.stellar_operation_id!, row.id]));
+}
+
+export interface MemoKey {
+  account: string;
+  memoType: string;
+  memo: string;
+}
+
+export const memoKeyText = (key: MemoKey) => `${key.account}\u0000${key.memoType}\u0000${key.memo}`;
+
+/** Which of these (account, memo type, memo) another transaction already has. */
+export async function findTakenMemos(db: Db, keys: readonly MemoKey[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('transactions')
+    .select(['stellar_account_id', 'stellar_memo_type', 'stellar_memo'])
+    .where(
+      'stellar_memo',
+      'in',
+      keys.map((key) => key.memo),
+    )
+    .execute();
+  return new Set(
+    rows.map((row) =>
+      memoKeyText({
+        account: row.stellar_account_id ?? '',
+        memoType: row.stellar_memo_type ?? '',
+        memo: row.stellar_memo ?? '',
+      }),
+    ),
+  );
+}
+
+export interface NewEvent {
+  transactionId: string;
+  seq: number;
+  eventId: string;
+  eventType: string;
+  payload: unknown;
+  statusBefore: TransactionStatus | null;
+  statusAfter: TransactionStatus;
+  stateAfter: StateValue;
+}
+
+/** Appends events (one statement). */
+export async function appendEvents(db: Db, entries: readonly NewEvent[]): Promise<void> {
+  if (entries.length === 0) return;
   await db
     .insertInto('transaction_events')
-    .values({
-      transaction_id: entry.transactionId,
-      seq: entry.seq,
-      event_id: entry.eventId,
-      event_type: entry.eventType,
-      payload: toJson(entry.payload),
-      status_before: entry.statusBefore,
-      status_after: entry.statusAfter,
-      state_after: toJson(entry.stateAfter),
-    })
+    .values(
+      entries.map((entry) => ({
+        transaction_id: entry.transactionId,
+        seq: entry.seq,
+        event_id: entry.eventId,
+        event_type: entry.eventType,
+        payload: toJson(entry.payload),
+        status_before: entry.statusBefore,
+        status_after: entry.statusAfter,
+        state_after: toJson(entry.stateAfter),
+      })),
+    )
     .execute();
 }
 
@@ -139,25 +300,6 @@ export async function findTransaction(db: Db, id: string, sendingAnchor?: string
   return query.executeTakeFirst();
 }
 
-/**
- * Sets (replaces) the callback URL of a transaction owned by `sendingAnchor`. Not part of the machine's
- * state, so it never bumps the version. False when there is no such transaction for that owner.
- */
-export async function setCallbackUrl(
-  db: Db,
-  id: string,
-  sendingAnchor: string,
-  url: string,
-): Promise<boolean> {
-  const result = await db
-    .updateTable('transactions')
-    .set({ callback_url: url })
-    .where('id', '=', id)
-    .where('sending_anchor', '=', sendingAnchor)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
-}
-
 /** The sequence number of the transaction's latest event of `eventType`, or null if it never had one. */
 export async function lastEventSeq(db: Db, transactionId: string, eventType: string): Promise<number | null> {
   const row = await db
@@ -169,4 +311,14 @@ export async function lastEventSeq(db: Db, transactionId: string, eventType: str
     .limit(1)
     .executeTakeFirst();
   return row ? Number(row.seq) : null;
+}
+
+/** The event `eventId` of a transaction, if it was applied. */
+export async function findEvent(db: Db, transactionId: string, eventId: string) {
+  return db
+    .selectFrom('transaction_events')
+    .select(['seq', 'status_after'])
+    .where('transaction_id', '=', transactionId)
+    .where('event_id', '=', eventId)
+    .executeTakeFirst();
 }

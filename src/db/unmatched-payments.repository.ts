@@ -60,6 +60,48 @@ export async function findUnmatchedPayment(
     .executeTakeFirst();
 }
 
+/** Records several payments that could not be credited (one statement); idempotent like the above. */
+export async function recordUnmatchedPayments(
+  db: Executor,
+  payments: readonly UnmatchedPayment[],
+): Promise<void> {
+  if (payments.length === 0) return;
+  await db
+    .insertInto('unmatched_payments')
+    .values(
+      payments.map((payment) => ({
+        operation_id: payment.operationId,
+        transaction_hash: payment.transactionHash,
+        account: payment.account,
+        from_account: payment.fromAccount,
+        amount: payment.amount,
+        asset_code: payment.assetCode,
+        asset_issuer: payment.assetIssuer,
+        memo_type: payment.memoType,
+        memo: payment.memo,
+        reason: payment.reason,
+        transaction_id: payment.transactionId,
+        payload: toJson(payment.payload),
+      })),
+    )
+    .onConflict((oc) => oc.column('operation_id').doNothing())
+    .execute();
+}
+
+/** Which of these operations are stored as unmatched. */
+export async function findUnmatchedOperations(
+  db: Executor,
+  operationIds: readonly string[],
+): Promise<Set<string>> {
+  if (operationIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('unmatched_payments')
+    .select('operation_id')
+    .where('operation_id', 'in', [...operationIds])
+    .execute();
+  return new Set(rows.map((row) => row.operation_id));
+}
+
 /** Oldest first; `unrefundedOnly` for the operators' refund queue. */
 export async function listUnmatchedPayments(
   db: Executor,

@@ -33,9 +33,19 @@ export type {
   RelayLog,
 } from './relay.ts';
 export { sep31CallbackBody, sep31CallbackHandler } from './sep31-callbacks.ts';
-export type { CallbackHandlerOptions, StatusChangedPayload } from './sep31-callbacks.ts';
+export type { CallbackHandlerOptions } from './sep31-callbacks.ts';
 export { sep12CallbackHandler } from './sep12-callbacks.ts';
-export type { CustomerStatusChangedPayload } from './sep12-callbacks.ts';
+export { actorMessagePayload, readPayload, transactionEffectPayload } from './payloads.ts';
+export { actorMessageHandler, DEFAULT_MESSAGE_RELAY_SETTINGS } from './actor-messages.ts';
+export type {
+  ActorMessagePayload,
+  CustomerStatusChangedPayload,
+  ExecutePayoutPayload,
+  OutboxKind,
+  OutboxPayloads,
+  RefundExcessPayload,
+  StatusChangedPayload,
+} from './payloads.ts';
 
 /** Suggested relay settings: 5 s doubling to 1 h between attempts, 15 attempts (about 5.5 h) in all. */
 export const DEFAULT_RELAY_SETTINGS = {

@@ -20,7 +20,7 @@
  * - A handler that throws or hangs (per-call timeout) is a failed attempt, never a stopped loop.
  */
 import type { Kysely } from 'kysely';
-import { EMPTY, exhaustMap, from, timer, catchError, type Subscription } from 'rxjs';
+import { merge, timer, type Observable, type Subscription } from 'rxjs';
 import type { Database } from '../db/database.ts';
 import { claimDue, markDone, markFailed } from '../db/outbox.repository.ts';
 import type { OutboxRow } from '../db/outbox.table.ts';
@@ -82,6 +82,11 @@ export interface OutboxRelayOptions {
   log: RelayLog;
   /** Start the background loop. Default true; with false, only `runOnce` drives the relay (tests). */
   autoStart?: boolean;
+  /**
+   * A pass as soon as this emits (the bus signalling new outbox rows), besides the interval, which stays
+   * as the safety net. A signal during a pass runs another pass right after it.
+   */
+  wake?: Observable<unknown>;
 }
 
 export interface OutboxRelay {
@@ -190,18 +195,32 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   let subscription: Subscription | undefined;
   if (options.autoStart ?? true) {
-    subscription = timer(0, options.intervalMs)
-      .pipe(
-        exhaustMap(() =>
-          from(runOnce()).pipe(
-            catchError((error: unknown) => {
-              log.error({ err: error, workerId }, 'outbox relay pass failed');
-              return EMPTY;
-            }),
-          ),
-        ),
-      )
-      .subscribe();
+    // `running` is the only guard against overlapping passes: a trigger while it is set asks for one more
+    // pass, and the loop checks that and clears `running` in one synchronous step, so no trigger can fall
+    // between the end of a pass and the next (as one could while an operator like exhaustMap still held
+    // the finished pass for a few microtasks).
+    let running = false;
+    let again = false;
+    const passes = async () => {
+      running = true;
+      try {
+        do {
+          again = false;
+          await runOnce();
+        } while (again && !stopped);
+      } catch (error) {
+        log.error({ err: error, workerId }, 'outbox relay pass failed');
+      } finally {
+        running = false;
+      }
+    };
+    const triggers = options.wake
+      ? merge(timer(0, options.intervalMs), options.wake)
+      : timer(0, options.intervalMs);
+    subscription = triggers.subscribe(() => {
+      if (running) again = true;
+      else void passes();
+    });
   }
 
   async function stop(): Promise<void> {

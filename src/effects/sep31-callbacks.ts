@@ -5,25 +5,13 @@
  * `PUT /transactions/:id/callback` wins), signed with SIGNING_KEY.
  */
 import type { Kysely } from 'kysely';
-import {
-  isTransactionStatus,
-  type TransactionContext,
-  type TransactionStatus,
-} from '../../machines/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/database.ts';
-import type { OutboxRow } from '../db/outbox.table.ts';
-import { toSep31Transaction } from '../http/sep31.view.ts';
+import { toSep31Transaction } from '../views/sep31-transaction.ts';
 import type { ResolveHost } from './callback-url.ts';
 import { deliverCallback } from './delivery.ts';
-import { PermanentEffectError, type EffectHandler } from './relay.ts';
-
-/** An outbox `status_changed` payload, as the actor host writes it. */
-export interface StatusChangedPayload {
-  kind: 'status_changed';
-  status: TransactionStatus;
-  transaction: { status: TransactionStatus; context: TransactionContext };
-}
+import { readPayload, type StatusChangedPayload } from './payloads.ts';
+import type { EffectHandler } from './relay.ts';
 
 export interface CallbackHandlerOptions {
   db: Kysely<Database>;
@@ -46,7 +34,7 @@ export function sep31CallbackHandler(options: CallbackHandlerOptions): EffectHan
   const { db, config } = options;
   const sandbox = options.sandbox ?? config.sandbox;
   return async (row, { now, signal }) => {
-    const payload = statusChangedPayload(row);
+    const payload = readPayload(row, 'status_changed');
     const transaction = await db
       .selectFrom('transactions')
       .select('callback_url')
@@ -64,22 +52,4 @@ export function sep31CallbackHandler(options: CallbackHandlerOptions): EffectHan
       },
     );
   };
-}
-
-function statusChangedPayload(row: OutboxRow): StatusChangedPayload {
-  const payload = row.payload as Partial<StatusChangedPayload> | null;
-  const transaction = payload?.transaction;
-  if (
-    typeof transaction !== 'object' ||
-    transaction === null ||
-    typeof transaction.status !== 'string' ||
-    !isTransactionStatus(transaction.status) ||
-    typeof transaction.context !== 'object' ||
-    transaction.context === null
-  ) {
-    throw new PermanentEffectError(
-      `outbox row ${row.id}: status_changed payload has no transaction { status, context }`,
-    );
-  }
-  return payload as StatusChangedPayload;
 }

@@ -11,7 +11,7 @@ const HOSTS = 4;
 const REFUNDS = 40;
 const ERRORS = 60;
 
-/** Many hosts with their own connection pools race on one transaction; Postgres row locks must serialise them. */
+/** Many writers with their own connection pools race on one transaction: the version fence must serialise them. */
 describe.skipIf(!postgres)('concurrent actor hosts on PostgreSQL', () => {
   let database: OpenTestDatabase;
   const pools: DatabaseHandle[] = [];

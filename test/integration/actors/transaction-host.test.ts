@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { createTransactionHost, type TransactionHost } from '../../../src/actors/transaction-host.ts';
 import { EventRejectedError, TransactionNotFoundError, UniquenessError } from '../../../src/actors/errors.ts';
-import { getCursor, saveCursor, type Database } from '../../../src/db/index.ts';
+import type { Database } from '../../../src/db/index.ts';
 import { findTransaction, listEvents } from '../../../src/db/transactions.repository.ts';
 import { testDatabases } from '../../helpers/database.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
@@ -164,33 +164,5 @@ describe.each(testDatabases())('actor host on $name', (database) => {
       event: { type: 'EXPIRE', at: '2026-11-25T10:00:00.000Z' },
     });
     expect(await findTransaction(db, input.id)).toMatchObject({ status: 'expired', version: 3 });
-  });
-
-  it('commits work done alongside an event with it, and rolls both back together', async () => {
-    const input = await created();
-    const credited = payment();
-    const envelope = {
-      eventId: credited.operationId,
-      transactionId: input.id,
-      event: { type: 'PAYMENT_RECEIVED' as const, at: '2026-11-24T10:05:01Z', payment: credited },
-    };
-    const account = `cursor-${input.id}`;
-    const failing = host.apply(envelope, {
-      alongside: async (trx) => {
-        await saveCursor(trx, account, '100');
-        throw new Error('crash after the credit, before commit');
-      },
-    });
-    await expect(failing).rejects.toThrow(/crash after the credit/);
-    expect(await findTransaction(db, input.id)).toMatchObject({ status: 'pending_sender', version: 2 });
-    expect(await getCursor(db, account)).toBeNull();
-
-    await host.apply(envelope, { alongside: (trx) => saveCursor(trx, account, '100') });
-    expect(await findTransaction(db, input.id)).toMatchObject({ status: 'pending_receiver', version: 3 });
-    expect(await getCursor(db, account)).toBe('100');
-    // A replay is a duplicate, and still moves the cursor (the watcher resumed from an older one).
-    const replay = await host.apply(envelope, { alongside: (trx) => saveCursor(trx, account, '101') });
-    expect(replay.outcome).toBe('duplicate');
-    expect(await getCursor(db, account)).toBe('101');
   });
 });

@@ -8,13 +8,16 @@ const TABLES = [
   'customer_transactions',
   'customers',
   'horizon_cursors',
+  'leases',
   'outbox',
+  'partition_offsets',
   'reference_rails_payouts',
+  'refused_messages',
   'sep10_challenges',
   'transaction_events',
   'transactions',
   'unmatched_payments',
-  'watcher_leases',
+  'uploads',
 ];
 
 describe.each(testDatabases())('migrations on $name', (database) => {
