@@ -2,69 +2,31 @@
  * SEP-12 (v1.15.0) KYC API for sending anchors: `GET /customer`, `PUT /customer` (JSON, form and multipart
  * with binary fields), `PUT /customer/callback` and `DELETE /customer/:account`.
  *
+ * A thin layer: requests are checked here (authentication, parameters, SEP-9 names, ownership), changes
+ * are commands to the customer actors (`src/actors/customer-actors.ts`, one per (account, memo)), answered
+ * over the bus once committed (a 503 when no answer comes in time), and reads go to the read model
+ * (`src/read-model/customers.ts`). Uploaded files are staged first (`src/storage/uploads.ts`) and only
+ * their references travel in the command.
+ *
  * Identity: customers are keyed by the SEP-10 token's account and a memo. A token bound to a memo
  * (`G...:<memo>` or `M...`) works only with that memo; a plain `G...` token may register any number of
  * customers under memos of its choice. Another sending anchor's customer (or transaction) is a 404.
  * Auth failures are 403 on every endpoint (SEP-31's choice; SEP-12 allows 401 or 403); a token of an
  * account that is not a configured sending anchor is also 403.
- *
- * Status: one customer machine per configured type (`machines/customer`), fed by what the sending anchor
- * sends and by the `CustomerIntegration`'s verdicts. Every status change is written with an outbox effect
- * (`customer_status_changed`) in the same database transaction, when a callback URL is registered.
- *
- * SEP-31 (`pending_customer_info_update`, SEPS.md §5.5): when a transaction the customer takes part in
- * asks for customer info again, the fields the rails flagged (`flagCustomerFields`, else all of the type's
- * fields) become REJECTED for that type, so `GET /customer` answers NEEDS_INFO listing them; once the
- * customer is ACCEPTED again the transaction gets CUSTOMER_INFO_UPDATED and goes back to `pending_receiver`.
  * @see https://github.com/stellar/stellar-protocol/blob/master/ecosystem/sep-0012.md
  */
-import { createHash, randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { MuxedAccount, StrKey } from '@stellar/stellar-sdk';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
-import {
-  customerStatusOf,
-  describeSep9Field,
-  isSep9Field,
-  persistCustomer,
-  stepCustomer,
-  stepCustomerAll,
-  worstStatus,
-  type CustomerEvent,
-  type CustomerSnapshot,
-  type CustomerStatus,
-  type PersistedCustomer,
-} from '../../machines/index.ts';
-import { EventRejectedError, TransactionNotFoundError } from '../actors/errors.ts';
-import { insertEffects, type NewOutboxEffect } from '../db/index.ts';
-import {
-  customerIdOfTransaction,
-  deleteCustomer,
-  findCustomerById,
-  findCustomerByKey,
-  findCustomerTransactionLink,
-  findOrCreateCustomer,
-  latestCustomerInfoRequest,
-  linkCustomerToTransaction,
-  markInfoRequestApplied,
-  ownsCustomer,
-  pendingInfoTransactionIds,
-  readCustomerFile,
-  saveCustomerFile,
-  setCustomerCallbackUrl,
-  updateCustomer,
-  type CustomerRecord,
-  type NewCustomerFile,
-} from '../db/customers.repository.ts';
-import type { StoredCustomerField } from '../db/customers.table.ts';
-import type { Executor, TransactionRow } from '../db/index.ts';
-import { findTransaction } from '../db/transactions.repository.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { describeSep9Field, isSep9Field } from '../../machines/index.ts';
+import { CommandUnavailableError } from '../actors/commands.ts';
+import type { CustomerReply, UploadRef } from '../actors/messages.ts';
 import { checkCallbackUrl, type ResolveHost } from '../effects/callback-url.ts';
 import { MooringError } from '../errors.ts';
-import type { CustomerFieldValue } from '../integrations/customer-integration.ts';
-import { createReferenceCustomerIntegration } from '../integrations/reference/customers.ts';
+import type { CustomerView } from '../read-model/customers.ts';
+import type { TransactionView } from '../read-model/transactions.ts';
 import type { AppDeps } from './app.ts';
 import { identityOf, requireSep10, type Sep10Identity } from './auth.ts';
 import {
@@ -77,30 +39,8 @@ import {
   ErrorResponse,
   PutCustomerBody,
   PutCustomerResponse,
-  customerView,
-  snapshotFor,
-  type CustomerBody,
   type CustomerTypes,
 } from './sep12.schemas.ts';
-
-/** The outbox kind of a customer's status change; `src/effects/sep12-callbacks.ts` delivers it. */
-export const CUSTOMER_STATUS_CHANGED = 'customer_status_changed';
-
-/** The outbox payload of a `customer_status_changed` effect. */
-export interface CustomerStatusChangedEffect {
-  kind: typeof CUSTOMER_STATUS_CHANGED;
-  customerId: string;
-  /** The customer type whose status changed. */
-  type: string;
-  status: CustomerStatus;
-  previousStatus: CustomerStatus;
-  /** The customer's version after the change. */
-  version: number;
-  /** The callback URL registered when the status changed. */
-  url: string;
-  /** `GET /customer?id=<customerId>&type=<type>` as of the change. */
-  body: CustomerBody;
-}
 
 export type Sep12Deps = AppDeps & {
   /** Host resolution for callback URL checks (tests). */
@@ -116,9 +56,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const bad = (message: string) => new MooringError('bad_request', message);
 const forbidden = (message: string) => new MooringError('forbidden', message);
 const customerNotFound = (id: string) => new MooringError('not_found', `customer not found for id: ${id}`);
+const noCustomer = () => new MooringError('not_found', 'customer not found');
 const transactionNotFound = (id: string) =>
   new MooringError('not_found', `transaction not found for id: ${id}`);
-const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse };
 const doc = { tags: ['SEP-12'], security: [{ sep10: [] }] };
 
 interface Upload {
@@ -128,33 +69,13 @@ interface Upload {
   data: Uint8Array;
 }
 
-type FieldInput = { kind: 'text'; value: string } | { kind: 'file'; upload: Upload };
-
 /** Binary parts of a multipart PUT, kept aside from the body the schema validates. */
 const uploadsOf = new WeakMap<FastifyRequest, Upload[]>();
 
-/**
- * Applies a change to one customer's status for one type, outside a `PUT /customer` (an operator, or an
- * integration giving a late verdict after a manual review). Writes the change and its callback effect
- * together; resumes transactions waiting for this customer. False when the event changed nothing.
- */
-export type UpdateCustomerStatus = (
-  customerId: string,
-  type: string,
-  event: CustomerEvent,
-  log?: Logger,
-) => Promise<boolean>;
-
-/** Where problems that must not fail the request are reported (a Fastify/pino logger fits). */
-export type Logger = Pick<FastifyBaseLogger, 'error'>;
-const defaultLog: Logger = { error: (...args: unknown[]) => console.error(...args) } as Logger;
-
 export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promise<void> {
-  const { config, db } = deps;
+  const { config, customerCommands: commands, customerQueries: customers } = deps;
   const types: CustomerTypes = config.sep12.types;
-  const service = createCustomerService(deps);
-  const { putFields, settle } = service;
-  const now = () => deps.clock?.() ?? new Date();
+  const uploads = deps.uploads;
   const sendingAnchors = new Set(config.sendingAnchors.flatMap((anchor) => anchor.signingKeys));
 
   await app.register(formbody);
@@ -196,11 +117,8 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
       const selection = selectionOf(who, query);
       const transaction =
         query.transaction_id !== undefined ? await ownedTransaction(who, query.transaction_id) : null;
-      let customer = await resolveCustomer(who, query.id, selection, transaction, type);
-      if (customer !== null && (await settle(customer.id, transaction, request.log))) {
-        customer = (await findCustomerById(db, customer.id)) ?? null;
-      }
-      return service.view(customer, type);
+      const customer = await resolveCustomer(who, query.id, selection, transaction, type);
+      return customers.body(customer, type);
     },
   );
 
@@ -226,25 +144,33 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
       const input = parseFields(request.body as Record<string, unknown>, uploadsOf.get(request) ?? []);
       const transaction =
         body.transaction_id !== undefined ? await ownedTransaction(who, body.transaction_id) : null;
-
-      const at = now();
-      let customerId: string;
+      // A PUT by id goes to where that customer lives (the caller's, or a 404).
+      let owner = { account: who.account, memo: selection.memo };
       if (body.id !== undefined) {
-        const customer = await findCustomerById(db, body.id);
-        if (!customer || !ownsCustomer(who, customer)) throw customerNotFound(body.id);
-        customerId = customer.id;
-      } else {
-        const key = { account: who.account, memo: selection.memo };
-        customerId = (await findOrCreateCustomer(db, key, { id: randomUUID(), at })).customer.id;
+        const customer = await customers.byId(body.id, who);
+        if (!customer) throw customerNotFound(body.id);
+        owner = { account: customer.account, memo: customer.memo };
       }
-      if (transaction !== null && type !== null) {
-        await linkCustomerToTransaction(db, { transactionId: transaction.id, type, customerId, at });
+      // Claim check: the bytes are staged here, the command carries references.
+      const files: UploadRef[] = [];
+      for (const upload of input.files) {
+        const { field, ...file } = upload;
+        files.push({ ...(await uploads.stage({ account: who.account, ...file })), field });
       }
-      // Ask for what a waiting transaction needs first, so this request's fields answer it.
-      await settle(customerId, transaction, request.log, { resume: false });
-      await putFields(customerId, type, input, transaction?.id ?? null);
-      await settle(customerId, transaction, request.log);
-      return reply.status(202).send({ id: customerId });
+      const answer = await commanded(
+        commands.put(owner, {
+          customerId: body.id ?? null,
+          customerType: type,
+          transactionId: transaction?.id ?? null,
+          fields: input.text,
+          files,
+          verifications: input.verifications,
+        }),
+      );
+      if (answer.outcome === 'refused') {
+        throw refusal(answer, body.id === undefined ? noCustomer() : customerNotFound(body.id));
+      }
+      return reply.status(202).send({ id: answer.customerId });
     },
   );
 
@@ -267,13 +193,9 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
       const selection = selectionOf(who, body);
       const customer =
         body.id !== undefined
-          ? await findCustomerById(db, body.id)
-          : await findCustomerByKey(db, { account: who.account, memo: selection.memo });
-      if (!customer || !ownsCustomer(who, customer)) {
-        throw body.id !== undefined
-          ? customerNotFound(body.id)
-          : new MooringError('not_found', 'customer not found');
-      }
+          ? await customers.byId(body.id, who)
+          : await customers.byKey(who.account, selection.memo);
+      if (!customer) throw body.id !== undefined ? customerNotFound(body.id) : noCustomer();
       const url = request.body.url;
       checkText(url, 'url');
       const problem = await checkCallbackUrl(url, {
@@ -281,7 +203,8 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
         ...(deps.resolveHost && { resolve: deps.resolveHost }),
       });
       if (problem !== null) throw bad(problem);
-      await setCustomerCallbackUrl(db, customer.id, url);
+      const answer = await commanded(commands.registerCallback(customer, customer.id, url));
+      if (answer.outcome === 'refused') throw refusal(answer, noCustomer());
       return {};
     },
   );
@@ -305,9 +228,11 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
       const account = request.params.account;
       checkText(account, 'account');
       const selection = selectionOf(who, { ...body, account });
-      const deleted = await deleteCustomer(db, { account: who.account, memo: selection.memo });
-      if (deleted === null) throw new MooringError('not_found', 'customer not found');
-      request.log.info({ customerId: deleted }, 'SEP-12 customer deleted');
+      const customer = await customers.byKey(who.account, selection.memo);
+      if (!customer) throw noCustomer();
+      const answer = await commanded(commands.delete(customer, customer.id));
+      if (answer.outcome === 'refused') throw refusal(answer, noCustomer());
+      request.log.info({ customerId: customer.id }, 'SEP-12 customer deleted');
       return {};
     },
   );
@@ -332,11 +257,11 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
   }
 
   /** A SEP-31 transaction of the caller (the same account, and the same memo when the token has one). */
-  async function ownedTransaction(who: Sep10Identity, id: string): Promise<TransactionRow> {
+  async function ownedTransaction(who: Sep10Identity, id: string): Promise<TransactionView> {
     if (!UUID.test(id)) throw transactionNotFound(id);
-    const row = await findTransaction(db, id);
-    if (!row || !ownsTransaction(who, row.sending_anchor)) throw transactionNotFound(id);
-    return row;
+    const transaction = await deps.queries.transaction(id);
+    if (!transaction || !ownsTransaction(who, transaction.sendingAnchor)) throw transactionNotFound(id);
+    return transaction;
   }
 
   /**
@@ -348,20 +273,19 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
     who: Sep10Identity,
     id: string | undefined,
     selection: Selection,
-    transaction: TransactionRow | null,
+    transaction: TransactionView | null,
     type: string | null,
-  ): Promise<CustomerRecord | null> {
+  ): Promise<CustomerView | null> {
     if (id !== undefined) {
-      const customer = await findCustomerById(db, id);
-      if (!customer || !ownsCustomer(who, customer)) throw customerNotFound(id);
+      const customer = await customers.byId(id, who);
+      if (!customer) throw customerNotFound(id);
       return customer;
     }
     if (transaction !== null && type !== null && !selection.explicit) {
-      const linked = await customerIdOfTransaction(db, transaction, type);
-      const customer = linked === null ? undefined : await findCustomerById(db, linked);
-      if (customer && ownsCustomer(who, customer)) return customer;
+      const customer = await customers.ofTransaction(transaction, type, who);
+      if (customer) return customer;
     }
-    return (await findCustomerByKey(db, { account: who.account, memo: selection.memo })) ?? null;
+    return (await customers.byKey(who.account, selection.memo)) ?? null;
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -407,338 +331,32 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
   }
 }
 
-/**
- * The SEP-12 customer logic behind the routes, usable on its own (operators, integrations giving late
- * verdicts): stores fields, drives the customer machine per type, writes status changes with their
- * callback effects, and keeps SEP-31 transactions waiting for customer info in step.
- */
-export function createCustomerService(deps: Sep12Deps) {
-  const { config, db } = deps;
-  const types: CustomerTypes = config.sep12.types;
-  const integration = deps.customerIntegration ?? createReferenceCustomerIntegration();
-  const now = () => deps.clock?.() ?? new Date();
-  const requiredOf = (type: string) => types[type]?.fields ?? [];
-
-  /** `GET /customer` for a customer (or null: unknown) and a type (null: its registered type, else all). */
-  function view(customer: CustomerRecord | null, type: string | null): CustomerBody {
-    const registered = customer?.type ?? null;
-    const effective = type ?? (registered !== null && Object.hasOwn(types, registered) ? registered : null);
-    return customerView(customer, effective, types, now().toISOString());
+/** The actor's answer, or a 503 when it did not come in time. */
+async function commanded(pending: Promise<CustomerReply>): Promise<CustomerReply> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof CommandUnavailableError)
+      throw new MooringError('busy', undefined, {}, { cause: error });
+    throw error;
   }
+}
 
-  /**
-   * Applies the fields of a PUT to the customer: stores them, feeds every type's machine, asks the
-   * integration for a verdict. One writer per customer: the row is locked for the whole change, the
-   * integration's review included (an integration that needs long should leave fields without a verdict,
-   * PROCESSING, and give it later through `updateStatus`).
-   */
-  async function putFields(
-    customerId: string,
-    type: string | null,
-    input: ParsedFields,
-    transactionId: string | null,
-  ): Promise<void> {
-    await db.transaction().execute(async (trx) => {
-      const before = await findCustomerById(trx, customerId, { forUpdate: true });
-      if (!before) throw customerNotFound(customerId);
-      const at = now();
-      const stamp = at.toISOString();
-      const fields: Record<string, StoredCustomerField> = { ...before.fields };
-      const files: NewCustomerFile[] = [];
-      const changed: string[] = [];
-      for (const [name, value] of input.values) {
-        const current = before.fields[name];
-        if (value.kind === 'text') {
-          if (current?.kind === 'text' && current.value === value.value) continue;
-          fields[name] = { kind: 'text', value: value.value };
-        } else {
-          const { upload } = value;
-          const sha256 = createHash('sha256').update(upload.data).digest('hex');
-          if (
-            current?.kind === 'file' &&
-            current.sha256 === sha256 &&
-            current.contentType === upload.contentType
-          ) {
-            continue;
-          }
-          const fileId = randomUUID();
-          files.push({
-            id: fileId,
-            customerId,
-            field: name,
-            contentType: upload.contentType,
-            filename: upload.filename,
-            data: upload.data,
-            sha256,
-          });
-          fields[name] = {
-            kind: 'file',
-            fileId,
-            contentType: upload.contentType,
-            filename: upload.filename,
-            size: upload.data.byteLength,
-            sha256,
-          };
-        }
-        changed.push(name);
-      }
-
-      const statuses: Record<string, PersistedCustomer> = { ...before.statuses };
-      for (const t of Object.keys(types)) {
-        let snapshot = snapshotFor(before, t, requiredOf(t), stamp);
-        // Sent again after a rejection counts even with the same value: it gets a new verdict.
-        const resent = [...input.values.keys()].filter((name) => name in snapshot.context.rejected);
-        const provided = [...new Set([...changed, ...resent])];
-        if (provided.length > 0) {
-          snapshot = stepCustomerAll(snapshot, [{ type: 'FIELDS_PROVIDED', at: stamp, fields: provided }]);
-        }
-        snapshot = await review(trx, snapshot, { before, fields, input, files, transactionId, stamp });
-        statuses[t] = keepIfSame(before.statuses[t], persistCustomer(snapshot));
-      }
-
-      const after = { ...before, fields, statuses, type: type ?? before.type };
-      const same =
-        changed.length === 0 &&
-        after.type === before.type &&
-        Object.keys(types).every((t) => before.statuses[t] === statuses[t]);
-      if (same) return;
-      for (const file of files) await saveCustomerFile(trx, file);
-      if (!(await writeChange(trx, before, after, at))) {
-        throw new Error(`customer ${customerId} changed while locked`);
-      }
-    });
+/** The HTTP error of a refused command; `notFound` is what a 404 says. */
+function refusal(
+  answer: Extract<CustomerReply, { outcome: 'refused' }>,
+  notFound: MooringError,
+): MooringError {
+  switch (answer.code) {
+    case 'not_found':
+      return notFound;
+    case 'upload_missing':
+    case 'malformed':
+    case 'rejected':
+      return bad(answer.reason);
+    default:
+      return new MooringError('internal', answer.reason);
   }
-
-  /** Asks the integration about fields awaiting a verdict and feeds its answer to the machine. */
-  async function review(
-    trx: Executor,
-    snapshot: CustomerSnapshot,
-    request: {
-      before: CustomerRecord;
-      fields: Record<string, StoredCustomerField>;
-      input: ParsedFields;
-      files: NewCustomerFile[];
-      transactionId: string | null;
-      stamp: string;
-    },
-  ): Promise<CustomerSnapshot> {
-    if (snapshot.status !== 'active') return snapshot;
-    const { context } = snapshot;
-    const pending = context.received.filter(
-      (name) => !context.verified.includes(name) && !(name in context.rejected),
-    );
-    if (pending.length === 0 && Object.keys(request.input.verifications).length === 0) return snapshot;
-    const { before, fields, files, stamp } = request;
-    const verdict = await integration.review({
-      customer: { id: before.id, account: before.account, memo: before.memo },
-      type: context.type,
-      required: context.required,
-      fields: fieldValues(fields),
-      pending,
-      verifications: request.input.verifications,
-      transactionId: request.transactionId,
-      readFile: async (field) => {
-        const uploaded = files.find((file) => file.field === field);
-        return uploaded ? uploaded.data : readCustomerFile(trx, before.id, field);
-      },
-    });
-    const events: CustomerEvent[] = [];
-    const verified = (verdict.verified ?? []).filter((name) => context.received.includes(name));
-    if (verified.length > 0) events.push({ type: 'FIELDS_VERIFIED', at: stamp, fields: verified });
-    const rejected = Object.fromEntries(
-      Object.entries(verdict.rejected ?? {}).filter(([name]) => context.received.includes(name)),
-    );
-    if (Object.keys(rejected).length > 0) {
-      events.push({
-        type: 'FIELDS_REJECTED',
-        at: stamp,
-        errors: rejected,
-        ...(verdict.message !== undefined && { message: verdict.message }),
-      });
-    }
-    if (verdict.reject)
-      events.push({ type: 'CUSTOMER_REJECTED', at: stamp, message: verdict.reject.message });
-    return stepCustomerAll(snapshot, events);
-  }
-
-  // ---------------------------------------------------------------------------------------------------
-  // Writing a change: version + 1, the read-model status, and one callback effect per status change
-
-  /**
-   * Writes `after` over `before` if the customer is still at `before.version`, with a
-   * `customer_status_changed` effect for every type whose status changed (when a callback URL is set).
-   * Call it inside a database transaction. False on a lost race.
-   */
-  async function writeChange(
-    trx: Executor,
-    before: CustomerRecord,
-    after: Pick<CustomerRecord, 'fields' | 'statuses' | 'type'>,
-    at: Date,
-  ): Promise<boolean> {
-    const stamp = at.toISOString();
-    const statusOf = (record: Pick<CustomerRecord, 'fields' | 'statuses'>, type: string) =>
-      customerStatusOf(snapshotFor(record, type, requiredOf(type), stamp));
-    const mirrorType = after.type !== null && Object.hasOwn(types, after.type) ? after.type : null;
-    const status =
-      mirrorType !== null
-        ? statusOf(after, mirrorType)
-        : worstStatus(Object.keys(types).map((t) => statusOf(after, t)));
-    const ok = await updateCustomer(trx, before.id, before.version, {
-      type: after.type,
-      status,
-      fields: after.fields,
-      statuses: after.statuses,
-      at,
-    });
-    if (!ok) return false;
-    const version = before.version + 1;
-    const url = before.callbackUrl;
-    if (url === null) return true;
-    const effects: NewOutboxEffect[] = [];
-    for (const type of Object.keys(types)) {
-      const previousStatus = statusOf(before, type);
-      const current = statusOf(after, type);
-      if (current === previousStatus) continue;
-      const payload: CustomerStatusChangedEffect = {
-        kind: CUSTOMER_STATUS_CHANGED,
-        customerId: before.id,
-        type,
-        status: current,
-        previousStatus,
-        version,
-        url,
-        body: customerView({ id: before.id, ...after }, type, types, stamp),
-      };
-      effects.push({
-        transactionId: null,
-        seq: null,
-        kind: CUSTOMER_STATUS_CHANGED,
-        payload,
-        idempotencyKey: `sep12:${before.id}:${version}:${type}`,
-      });
-    }
-    await insertEffects(trx, effects);
-    return true;
-  }
-
-  // ---------------------------------------------------------------------------------------------------
-  // SEP-31 pending_customer_info_update rounds
-
-  /** The types a CUSTOMER_INFO_NEEDED round asks about: its `customerType`, or every configured type. */
-  function roundTypes(customerType: string | null): string[] {
-    return customerType !== null && Object.hasOwn(types, customerType) ? [customerType] : Object.keys(types);
-  }
-
-  /**
-   * Brings a customer up to date with the transactions waiting for it: applies each transaction's
-   * latest CUSTOMER_INFO_NEEDED to its status once (the flagged fields become REJECTED), then (unless
-   * `resume` is false) sends CUSTOMER_INFO_UPDATED to transactions whose customers are all ACCEPTED again.
-   * True when the customer changed.
-   */
-  async function settle(
-    customerId: string,
-    transaction: TransactionRow | null,
-    log: Logger = defaultLog,
-    options: { resume?: boolean } = {},
-  ): Promise<boolean> {
-    const ids = new Set(await pendingInfoTransactionIds(db, customerId));
-    if (transaction !== null) ids.add(transaction.id);
-    let changed = false;
-    for (const id of ids) changed = (await applyRound(id)) || changed;
-    if (options.resume !== false) for (const id of ids) await resume(id, log);
-    return changed;
-  }
-
-  async function applyRound(transactionId: string): Promise<boolean> {
-    const transaction = await findTransaction(db, transactionId);
-    if (!transaction || transaction.status !== 'pending_customer_info_update') return false;
-    const round = await latestCustomerInfoRequest(db, transactionId);
-    if (round === null) return false;
-    let changed = false;
-    for (const type of roundTypes(round.customerType)) {
-      const customerId = await customerIdOfTransaction(db, transaction, type);
-      if (customerId === null) continue;
-      const applied = await db.transaction().execute(async (trx) => {
-        const before = await findCustomerById(trx, customerId, { forUpdate: true });
-        if (!before) return false;
-        const link = await findCustomerTransactionLink(trx, transactionId, type, { forUpdate: true });
-        if (link?.appliedSeq === round.seq) return false;
-        const at = now();
-        const stamp = at.toISOString();
-        const flagged = link?.requestedFields?.length ? link.requestedFields : requiredOf(type);
-        const message =
-          link?.requestedMessage ?? round.message ?? 'the receiving anchor needs this information again';
-        const errors = Object.fromEntries(flagged.map((name) => [name, message]));
-        const current = snapshotFor(before, type, requiredOf(type), stamp);
-        const result = stepCustomer(current, { type: 'FIELDS_REJECTED', at: stamp, errors, message });
-        if (result.accepted) {
-          const statuses = { ...before.statuses, [type]: persistCustomer(result.snapshot) };
-          if (!(await writeChange(trx, before, { ...before, statuses }, at))) {
-            throw new Error(`customer ${customerId} changed while locked`);
-          }
-        }
-        await markInfoRequestApplied(trx, { transactionId, type, customerId, seq: round.seq, at });
-        return result.accepted;
-      });
-      changed = applied || changed;
-    }
-    return changed;
-  }
-
-  /** CUSTOMER_INFO_UPDATED, once per round, when every customer the round asked about is ACCEPTED again. */
-  async function resume(transactionId: string, log: Logger): Promise<void> {
-    const transaction = await findTransaction(db, transactionId);
-    if (!transaction || transaction.status !== 'pending_customer_info_update') return;
-    const round = await latestCustomerInfoRequest(db, transactionId);
-    if (round === null) return;
-    const stamp = now().toISOString();
-    let asked = 0;
-    for (const type of roundTypes(round.customerType)) {
-      const customerId = await customerIdOfTransaction(db, transaction, type);
-      if (customerId === null) continue;
-      const link = await findCustomerTransactionLink(db, transactionId, type);
-      if (link?.appliedSeq !== round.seq) return;
-      const customer = await findCustomerById(db, customerId);
-      if (!customer) return;
-      if (customerStatusOf(snapshotFor(customer, type, requiredOf(type), stamp)) !== 'ACCEPTED') return;
-      asked++;
-    }
-    if (asked === 0) return;
-    try {
-      await deps.host.apply({
-        eventId: `customer-info-updated:${transactionId}:${round.seq}`,
-        transactionId,
-        event: { type: 'CUSTOMER_INFO_UPDATED', at: stamp },
-      });
-    } catch (error) {
-      if (error instanceof EventRejectedError || error instanceof TransactionNotFoundError) return;
-      // The customer change is committed; the next GET or PUT of this customer tries again.
-      log.error({ err: error, transactionId }, 'could not resume the transaction after a SEP-12 update');
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------------
-  // Operators and integrations
-
-  const updateStatus: UpdateCustomerStatus = async (customerId, type, event, log = defaultLog) => {
-    if (!Object.hasOwn(types, type)) throw new Error(`unknown customer type: ${type}`);
-    const changed = await db.transaction().execute(async (trx) => {
-      const before = await findCustomerById(trx, customerId, { forUpdate: true });
-      if (!before) throw new Error(`customer not found: ${customerId}`);
-      const at = now();
-      const result = stepCustomer(snapshotFor(before, type, requiredOf(type), at.toISOString()), event);
-      if (!result.accepted) return false;
-      const statuses = { ...before.statuses, [type]: persistCustomer(result.snapshot) };
-      if (!(await writeChange(trx, before, { ...before, statuses }, at))) {
-        throw new Error(`customer ${customerId} changed while locked`);
-      }
-      return true;
-    });
-    if (changed) await settle(customerId, null, log);
-    return changed;
-  };
-
-  return { putFields, settle, updateStatus, view };
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -834,13 +452,15 @@ async function defaultBody(request: FastifyRequest): Promise<void> {
 }
 
 interface ParsedFields {
-  values: Map<string, FieldInput>;
+  text: Record<string, string>;
+  files: Upload[];
   verifications: Record<string, string>;
 }
 
 /** The SEP-9 fields of a PUT body (and its file parts); anything that is not SEP-9 is a 400. */
 function parseFields(body: Record<string, unknown>, uploads: readonly Upload[]): ParsedFields {
-  const values = new Map<string, FieldInput>();
+  const text: Record<string, string> = {};
+  const files = new Map<string, Upload>();
   const verifications: Record<string, string> = {};
   for (const [name, raw] of Object.entries(body)) {
     if (RESERVED.has(name) || raw === undefined) continue;
@@ -862,7 +482,7 @@ function parseFields(body: Record<string, unknown>, uploads: readonly Upload[]):
       throw bad(`${name} is a binary field: send it as a file part of a multipart/form-data request`);
     }
     if (raw.trim() === '') throw bad(`${name} must not be empty`);
-    values.set(name, { kind: 'text', value: raw });
+    text[name] = raw;
   }
   for (const upload of uploads) {
     const name = upload.field;
@@ -871,32 +491,7 @@ function parseFields(body: Record<string, unknown>, uploads: readonly Upload[]):
     if (!isSep9Field(name)) throw bad(`${name} is not a SEP-9 field`);
     if (describeSep9Field(name).type !== 'binary')
       throw bad(`${name} is not a binary field: send it as text`);
-    values.set(name, { kind: 'file', upload });
+    files.set(name, upload);
   }
-  return { values, verifications };
-}
-
-function fieldValues(fields: Record<string, StoredCustomerField>): Record<string, CustomerFieldValue> {
-  const values: Record<string, CustomerFieldValue> = {};
-  for (const [name, field] of Object.entries(fields)) {
-    values[name] =
-      field.kind === 'text'
-        ? { kind: 'text', value: field.value }
-        : {
-            kind: 'file',
-            contentType: field.contentType,
-            filename: field.filename,
-            size: field.size,
-            sha256: field.sha256,
-          };
-  }
-  return values;
-}
-
-/** The stored snapshot when only its time stamp moved: an idempotent PUT changes nothing. */
-function keepIfSame(before: PersistedCustomer | undefined, after: PersistedCustomer): PersistedCustomer {
-  if (before === undefined) return after;
-  const strip = (p: PersistedCustomer) =>
-    JSON.stringify({ ...p, context: { ...p.context, updatedAt: null } });
-  return strip(before) === strip(after) ? before : after;
+  return { text, files: [...files.values()], verifications };
 }

@@ -6,13 +6,14 @@
  * The verdicts become events of the customer machine (`machines/customer`): verified fields are ACCEPTED,
  * rejected ones must be sent again (the customer is NEEDS_INFO), fields left without a verdict stay under
  * review (PROCESSING), and `reject` ends the customer for that type (REJECTED). A verdict given later
- * (e.g. after a manual review) goes through `updateCustomerStatus` from the SEP-12 routes module.
+ * (e.g. after a manual review) is a command to the customer's actor: `updateStatus` of
+ * `createCustomerCommands` (`src/actors/customer-commands.ts`).
  */
 export interface CustomerIntegration {
   /**
    * Reviews a customer's fields for one type after a `PUT /customer` that left fields awaiting a verdict.
-   * Called once per configured type; may call out (a KYC provider) but should answer promptly: the
-   * sending anchor waits for it.
+   * Called once per configured type, by the customer's actor inside its database transaction; may call
+   * out (a KYC provider) but should answer promptly: the sending anchor and that partition wait for it.
    */
   review(request: CustomerReviewRequest): Promise<CustomerReview>;
 }

@@ -18,7 +18,7 @@ import {
   type OutboxRelayOptions,
   type RelayLog,
 } from '../../../src/effects/index.ts';
-import { toSep31Transaction } from '../../../src/http/sep31.view.ts';
+import { toSep31Transaction } from '../../../src/views/sep31-transaction.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
 import { testConfig } from '../../helpers/app.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
@@ -551,6 +551,18 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
         .execute();
     }
 
+    /** A `customer_status_changed` payload as the customer actors write it. */
+    const statusChanged = (customerId: string, url: string) => ({
+      kind: 'customer_status_changed',
+      customerId,
+      type: 'sep31-receiver',
+      status: 'ACCEPTED',
+      previousStatus: 'PROCESSING',
+      version: 2,
+      url,
+      body: customerBody,
+    });
+
     async function customerEffect(key: string, payload: object) {
       await insertEffects(db, [
         { transactionId: null, seq: null, kind: 'customer_status_changed', payload, idempotencyKey: key },
@@ -558,11 +570,8 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     }
 
     it('POSTs the GET /customer body, signed like SEP-31 callbacks', async () => {
-      await customerEffect('c-1', {
-        kind: 'customer_status_changed',
-        url: receiver.url('/kyc'),
-        body: customerBody,
-      });
+      await customer('cust-1', receiver.url('/kyc'));
+      await customerEffect('c-1', statusChanged('cust-1', receiver.url('/kyc')));
       expect(await relay().runOnce()).toBe(1);
       const [request] = receiver.received;
       expect(request).toMatchObject({ method: 'POST', path: '/kyc' });
@@ -578,25 +587,13 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
       ).toBe(true);
     });
 
-    it('uses the customer’s callback URL at send time when the payload names the customer', async () => {
+    it('uses the customer’s callback URL at send time; a payload that does not fit fails for good', async () => {
       await customer('cust-moved', receiver.url('/current'));
       await customer('cust-unsubscribed', null);
-      await customerEffect('c-2', {
-        url: receiver.url('/stale'),
-        body: customerBody,
-        customerId: 'cust-moved',
-      });
-      await customerEffect('c-3', {
-        url: receiver.url('/stale'),
-        body: customerBody,
-        customerId: 'cust-unsubscribed',
-      });
-      await customerEffect('c-4', {
-        url: receiver.url('/stale'),
-        body: customerBody,
-        customerId: 'cust-deleted',
-      });
-      await customerEffect('c-5', { body: customerBody });
+      await customerEffect('c-2', statusChanged('cust-moved', receiver.url('/stale')));
+      await customerEffect('c-3', statusChanged('cust-unsubscribed', receiver.url('/stale')));
+      await customerEffect('c-4', statusChanged('cust-deleted', receiver.url('/stale')));
+      await customerEffect('c-5', { url: receiver.url('/stale'), body: customerBody });
       expect(await relay().runOnce()).toBe(4);
       expect(receiver.received.map((r) => r.path)).toEqual(['/current']);
       const rows = await db
@@ -611,7 +608,7 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
         {
           idempotency_key: 'c-5',
           state: 'failed',
-          last_error: expect.stringMatching(/customer_status_changed payload needs/),
+          last_error: expect.stringMatching(/not a customer_status_changed payload/),
         },
       ]);
     });

@@ -1,46 +1,28 @@
 // SEP-12 storage on every test database (PGlite, and PostgreSQL when DATABASE_URL is set): binary fields,
 // concurrent registrations of one (account, memo), concurrent updates of one customer.
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTransactionHost, type TransactionHost } from '../../../src/actors/transaction-host.ts';
-import type { Config } from '../../../src/config/index.ts';
-import { buildApp } from '../../../src/http/app.ts';
 import { findTransaction, listEvents } from '../../../src/db/transactions.repository.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
-import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
-import { KEYS, testConfig, tokenFor } from '../../helpers/app.ts';
+import { testDatabases } from '../../helpers/database.ts';
+import { buildTestApp, eventually, KEYS, tokenFor, type TestApp } from '../../helpers/app.ts';
 import { multipart } from '../../helpers/multipart.ts';
 
 describe.each(testDatabases())('SEP-12 on $name', (database) => {
-  let db: OpenTestDatabase;
-  let app: FastifyInstance;
-  let config: Config;
-  let cleanup: () => Promise<void>;
+  let t: TestApp;
   let token: string;
-  let host: TransactionHost;
 
   beforeAll(async () => {
-    ({ config, cleanup } = await testConfig());
-    db = await database.open();
-    host = createTransactionHost({ db: db.db });
-    app = await buildApp({
-      config,
-      db: db.db,
-      host,
-      horizon: { loadAccount: () => Promise.reject(new Error('no Horizon in this test')) },
-    });
-    token = await tokenFor(config, KEYS.acme.publicKey());
+    t = await buildTestApp({ database });
+    token = await tokenFor(t.config, KEYS.acme.publicKey());
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.close();
-    await cleanup?.();
+    await t?.close();
   });
 
   const put = (payload: Record<string, string>) =>
-    app.inject({
+    t.app.inject({
       method: 'PUT',
       url: '/sep12/customer',
       payload,
@@ -54,7 +36,7 @@ describe.each(testDatabases())('SEP-12 on $name', (database) => {
       { name: 'first_name', value: 'Ada' },
       { name: 'photo_id_back', filename: 'back.pdf', contentType: 'application/pdf', data: photo },
     ]);
-    const response = await app.inject({
+    const response = await t.app.inject({
       method: 'PUT',
       url: '/sep12/customer',
       payload: body.payload,
@@ -62,7 +44,7 @@ describe.each(testDatabases())('SEP-12 on $name', (database) => {
     });
     expect(response.statusCode, response.body).toBe(202);
     const { rows } = await sql<{ data: Uint8Array; size: number }>`
-      select data, size from customer_files where customer_id = ${response.json().id}`.execute(db.db);
+      select data, size from customer_files where customer_id = ${response.json().id}`.execute(t.db);
     expect(rows[0]!.size).toBe(photo.byteLength);
     expect(Buffer.from(rows[0]!.data).equals(photo)).toBe(true);
   });
@@ -73,9 +55,9 @@ describe.each(testDatabases())('SEP-12 on $name', (database) => {
     );
     for (const response of responses) expect(response.statusCode, response.body).toBe(202);
     expect(new Set(responses.map((r) => r.json().id)).size).toBe(1);
-    const count = await db.db
+    const count = await t.db
       .selectFrom('customers')
-      .select(db.db.fn.countAll<string>().as('n'))
+      .select(t.db.fn.countAll<string>().as('n'))
       .where('memo', '=', '2')
       .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1);
@@ -91,11 +73,7 @@ describe.each(testDatabases())('SEP-12 on $name', (database) => {
     ];
     const responses = await Promise.all(updates.map((fields) => put({ id, ...fields })));
     for (const response of responses) expect(response.statusCode, response.body).toBe(202);
-    const row = await db.db
-      .selectFrom('customers')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
+    const row = await t.db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(Object.keys(row.fields).sort()).toEqual([
       'bank_account_number',
       'bank_number',
@@ -119,20 +97,20 @@ describe.each(testDatabases())('SEP-12 on $name', (database) => {
       })
     ).json().id;
     const input = transactionInput({ sendingAnchor: KEYS.acme.publicKey(), receiverId: id });
-    await host.create(input, { eventId: 'create', then: [accountAssigned()] });
+    await t.host.create(input, { eventId: 'create', then: [accountAssigned()] });
     const at = '2026-11-24T10:10:00.000Z';
-    await host.apply({
+    await t.host.apply({
       eventId: 'pay',
       transactionId: input.id,
       event: { type: 'PAYMENT_RECEIVED', at, payment: payment() },
     });
-    await host.apply({
+    await t.host.apply({
       eventId: 'info',
       transactionId: input.id,
       event: { type: 'CUSTOMER_INFO_NEEDED', at, message: 'wrong account', customerType: 'sep31-receiver' },
     });
     const get = () =>
-      app.inject({
+      t.app.inject({
         method: 'GET',
         url: '/sep12/customer',
         query: { transaction_id: input.id, type: 'sep31-receiver' },
@@ -141,8 +119,12 @@ describe.each(testDatabases())('SEP-12 on $name', (database) => {
     const fix = { id, first_name: 'Ada', last_name: 'Lovelace', bank_account_number: '3', bank_number: '2' };
     const responses = await Promise.all([get(), put(fix), get(), put(fix), get()]);
     for (const response of responses) expect(response.statusCode, response.body).toBeLessThan(300);
-    expect((await findTransaction(db.db, input.id))?.status).toBe('pending_receiver');
-    const updated = (await listEvents(db.db, input.id)).filter(
+    // The customer tells the transaction after its commit: the transaction moves a moment later.
+    await eventually(
+      'the transaction back in pending_receiver',
+      async () => (await findTransaction(t.db, input.id))?.status === 'pending_receiver',
+    );
+    const updated = (await listEvents(t.db, input.id)).filter(
       (e) => e.event_type === 'CUSTOMER_INFO_UPDATED',
     );
     expect(updated).toHaveLength(1);

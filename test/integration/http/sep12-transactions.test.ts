@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flagCustomerFields } from '../../../src/db/customers.repository.ts';
 import { findTransaction, listEvents } from '../../../src/db/transactions.repository.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
-import { buildTestApp, KEYS, testConfigFile, tokenFor, type TestApp } from '../../helpers/app.ts';
+import { buildTestApp, eventually, KEYS, testConfigFile, tokenFor, type TestApp } from '../../helpers/app.ts';
 
 const acme = () => KEYS.acme.publicKey();
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -76,6 +76,14 @@ describe('SEP-12 and SEP-31 transactions', () => {
     expect((await findTransaction(t.db, transactionId))?.status).toBe('pending_customer_info_update');
   }
 
+  const statusOf = async (transactionId: string) => (await findTransaction(t.db, transactionId))?.status;
+  /** The customer tells its transactions after its commit: they move a moment after the PUT answered. */
+  const reaches = (transactionId: string, status: string) =>
+    eventually(
+      `transaction ${transactionId} in ${status}`,
+      async () => (await statusOf(transactionId)) === status,
+    );
+
   const outbox = (customerId: string) =>
     t.db
       .selectFrom('outbox')
@@ -138,7 +146,12 @@ describe('SEP-12 and SEP-31 transactions', () => {
     );
     expect((await findTransaction(t.db, transactionId))?.status).toBe('pending_customer_info_update');
 
-    // The regression to NEEDS_INFO is a status change: a callback effect with the GET body.
+    // The regression to NEEDS_INFO is a status change: a callback effect with the GET body, written once
+    // the customer actor applied the round the transaction sent it.
+    await eventually(
+      'the round applied to the receiver',
+      async () => (await outbox(receiverId)).length === 1,
+    );
     const [regressed] = await outbox(receiverId);
     expect(regressed?.payload).toMatchObject({
       kind: 'customer_status_changed',
@@ -159,14 +172,17 @@ describe('SEP-12 and SEP-31 transactions', () => {
     expect(fixed.statusCode, fixed.body).toBe(202);
     expect(fixed.json()).toEqual({ id: receiverId });
 
-    const transaction = await findTransaction(t.db, transactionId);
-    expect(transaction?.status).toBe('pending_receiver');
-    expect(transaction?.state_value).toEqual({ pending_receiver: 'ready' });
+    // Both customers are ACCEPTED again: the transaction resumes and, funded, requests its payout at once.
+    await eventually('the payout requested', async () => {
+      const row = await findTransaction(t.db, transactionId);
+      return JSON.stringify(row?.state_value) === JSON.stringify({ pending_receiver: 'paying_out' });
+    });
     const events = await listEvents(t.db, transactionId);
     const updated = events.filter((e) => e.event_type === 'CUSTOMER_INFO_UPDATED');
     const needed = events.filter((e) => e.event_type === 'CUSTOMER_INFO_NEEDED');
     expect(updated).toHaveLength(1);
     expect(updated[0]!.event_id).toBe(`customer-info-updated:${transactionId}:${needed[0]!.seq}`);
+    expect(events.at(-1)?.event_type).toBe('PAYOUT_REQUESTED');
 
     const after = (await get({ transaction_id: transactionId, type: 'sep31-receiver' })).json();
     expect(after.status).toBe('ACCEPTED');
@@ -206,7 +222,7 @@ describe('SEP-12 and SEP-31 transactions', () => {
     });
     expect(response.statusCode, response.body).toBe(202);
     const id = response.json().id;
-    expect((await findTransaction(t.db, transactionId))?.status).toBe('pending_receiver');
+    await reaches(transactionId, 'pending_receiver');
     // The GET with the transaction finds the linked customer without id or memo.
     const view = await get({ transaction_id: transactionId, type: 'sep31-receiver' });
     expect(view.json()).toMatchObject({ id, status: 'ACCEPTED' });
@@ -231,7 +247,7 @@ describe('SEP-12 and SEP-31 transactions', () => {
       ['bank_account_number', 'bank_number'],
     );
     await put({ id: receiverId, ...BANK });
-    expect((await findTransaction(t.db, transactionId))?.status).toBe('pending_receiver');
+    await reaches(transactionId, 'pending_receiver');
   });
 
   it('a PUT arriving before any GET still answers the round', async () => {
@@ -240,7 +256,7 @@ describe('SEP-12 and SEP-31 transactions', () => {
     await flagCustomerFields(t.db, { transactionId, type: 'sep31-receiver', fields: ['bank_number'] });
     await askForCustomerInfo(transactionId, 'sep31-receiver');
     await put({ id: receiverId, bank_number: '026009593' });
-    expect((await findTransaction(t.db, transactionId))?.status).toBe('pending_receiver');
+    await reaches(transactionId, 'pending_receiver');
   });
 
   it('a bad value sent in answer keeps the transaction waiting', async () => {
