@@ -8,6 +8,7 @@ export {
   isHeartbeat,
   watchPayments,
 } from './horizon-payments.ts';
+export { inBatches } from './batches.ts';
 export { PAYMENT_TYPES, canonicalMemo, incomingPayment, matchPayment, paymentLookupKey } from './match.ts';
 
 export type {

@@ -1,20 +1,35 @@
 import type { Executor } from '../db/database.ts';
-import type { PaymentCandidate, PaymentLookupKey } from '../../streams/index.ts';
+import { canonicalMemo, type PaymentCandidate, type PaymentLookupKey } from '../../streams/index.ts';
+
+/** The map key of a lookup: account, memo type and canonical memo. */
+export function candidateKey(key: Pick<PaymentLookupKey, 'account' | 'memoType' | 'memo'>): string {
+  return `${key.account}\u0000${key.memoType}\u0000${key.memo}`;
+}
 
 /**
- * The transaction a payment's (receiving account, memo type, memo) points at, or null. The unique index
- * `transactions_stellar_memo_key` makes it at most one per stored form; every form the memo may be stored
- * in is asked for (hash memos: base64 or hex), and `matchPayment` compares canonical forms.
+ * The transactions a page of payments points at, by (receiving account, memo type, memo): one statement
+ * per (account, memo type) pair, each an `in` list on the unique index `transactions_stellar_memo_key`
+ * (all three columns bound, so no plan reads every transaction of the account). Every form a memo may be
+ * stored in is asked for (hash memos: base64 or hex); the result is keyed by the canonical form.
  */
-export async function findPaymentCandidate(
+export async function findPaymentCandidates(
   db: Executor,
-  key: PaymentLookupKey,
-): Promise<PaymentCandidate | null> {
-  // One point lookup per form on the unique index: with `in (...)` and an `order by`, PostgreSQL without
-  // table statistics chose to read every transaction of the account (found by the benchmark).
-  let row;
-  for (const memo of key.memoForms) {
-    row = await db
+  keys: readonly PaymentLookupKey[],
+): Promise<Map<string, PaymentCandidate>> {
+  const groups = new Map<
+    string,
+    { account: string; memoType: PaymentLookupKey['memoType']; forms: Set<string> }
+  >();
+  for (const key of keys) {
+    const group = `${key.account}\u0000${key.memoType}`;
+    let entry = groups.get(group);
+    if (!entry)
+      groups.set(group, (entry = { account: key.account, memoType: key.memoType, forms: new Set() }));
+    for (const form of key.memoForms) entry.forms.add(form);
+  }
+  const found = new Map<string, PaymentCandidate>();
+  for (const { account, memoType, forms } of groups.values()) {
+    const rows = await db
       .selectFrom('transactions')
       .select([
         'id',
@@ -26,21 +41,24 @@ export async function findPaymentCandidate(
         'asset_issuer',
         'stellar_operation_id',
       ])
-      .where('stellar_account_id', '=', key.account)
-      .where('stellar_memo_type', '=', key.memoType)
-      .where('stellar_memo', '=', memo)
-      .executeTakeFirst();
-    if (row) break;
+      .where('stellar_account_id', '=', account)
+      .where('stellar_memo_type', '=', memoType)
+      .where('stellar_memo', 'in', [...forms])
+      .execute();
+    for (const row of rows) {
+      const memo = row.stellar_memo === null ? null : canonicalMemo(memoType, row.stellar_memo);
+      if (memo === null) continue;
+      found.set(candidateKey({ account, memoType, memo }), {
+        id: row.id,
+        status: row.status,
+        stellarAccountId: row.stellar_account_id,
+        memoType: row.stellar_memo_type,
+        memo: row.stellar_memo,
+        assetCode: row.asset_code,
+        assetIssuer: row.asset_issuer,
+        creditedOperationId: row.stellar_operation_id,
+      });
+    }
   }
-  if (!row) return null;
-  return {
-    id: row.id,
-    status: row.status,
-    stellarAccountId: row.stellar_account_id,
-    memoType: row.stellar_memo_type,
-    memo: row.stellar_memo,
-    assetCode: row.asset_code,
-    assetIssuer: row.asset_issuer,
-    creditedOperationId: row.stellar_operation_id,
-  };
+  return found;
 }

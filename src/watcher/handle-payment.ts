@@ -1,14 +1,24 @@
 /**
- * What the watcher does with one Horizon payment record, durably: credit it to its transaction, store it
- * as unmatched, or ignore it. Whatever is recorded commits in the same database transaction as
- * `commit(trx)` (the lease fence and the cursor), so the cursor never moves past a record whose outcome
- * is not stored, and an outcome is never stored without the cursor (a replay finds it and does nothing new).
+ * What the watcher does with a page of Horizon payment records: look up the transactions their memos
+ * point at (one statement), match each record (pure), publish the credits to the transactions' actors,
+ * and only then store what it could not credit and move the cursor, in one database transaction.
+ *
+ * The cursor therefore never passes a payment the bus does not hold (NATS: stored; in-process: applied).
+ * A crash between publishing and the cursor commit publishes the same credits again after the restart:
+ * the message id is the Horizon operation id, so the bus drops the repeat within its window and the
+ * actor's record of applied event ids forever. Cases only the actor can decide (the payment is already
+ * credited elsewhere, the transaction moved on) are stored as unmatched by the actor host.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { EventRejectedError, TransactionNotFoundError, UniquenessError } from '../actors/errors.ts';
-import type { TransactionHost } from '../actors/transaction-host.ts';
+import { transactionEventMessage, type UnmatchedPaymentInfo } from '../actors/messages.ts';
+import type { EventBus } from '../bus/index.ts';
+import { crashPoint } from '../crash-points.ts';
 import type { Database } from '../db/database.ts';
-import { findUnmatchedPayment, recordUnmatchedPayment } from '../db/unmatched-payments.repository.ts';
+import {
+  findUnmatchedOperations,
+  recordUnmatchedPayments,
+  type UnmatchedPayment,
+} from '../db/unmatched-payments.repository.ts';
 import {
   matchPayment,
   paymentLookupKey,
@@ -17,114 +27,100 @@ import {
   type IncomingPayment,
   type MatchUnmatchedReason,
 } from '../../streams/index.ts';
-import type { TransactionStatus } from '../../machines/index.ts';
-import { findPaymentCandidate } from './candidates.ts';
+import { candidateKey, findPaymentCandidates } from './candidates.ts';
 
 /**
  * Why a payment to a watched account was not credited (the `reason` column of `unmatched_payments`):
- * the matcher's reasons, plus `already_credited` (the operation is credited to another transaction) and
- * `rejected` (the transaction's machine refused the payment in its current state).
+ * the matcher's reasons, plus those the actor decides: `already_credited` (the operation is credited to
+ * another transaction), `not_pending_sender` and `rejected` (the machine refused the payment).
  */
 export type UnmatchedReason = MatchUnmatchedReason | 'already_credited' | 'rejected';
 
 export type RecordOutcome =
-  | { outcome: 'credited'; transactionId: string; status: TransactionStatus; duplicate: boolean }
-  | { outcome: 'unmatched'; reason: string; transactionId: string | null; detail?: string }
+  /** Handed to the transaction's actor (which credits it, or stores it as unmatched). */
+  | { outcome: 'published'; transactionId: string }
+  | { outcome: 'unmatched'; reason: string; transactionId: string | null; alreadyStored: boolean }
   | { outcome: 'ignored'; reason: IgnoreReason };
 
-export interface HandlePaymentDeps {
+export interface HandlePaymentsDeps {
   db: Kysely<Database>;
-  host: Pick<TransactionHost, 'apply'>;
-  /** The watched account whose stream delivered the record. */
+  bus: Pick<EventBus, 'publishMany'>;
+  /** The watched account whose stream delivered the records. */
   account: string;
-  /** Runs inside every database transaction that records an outcome (lease fence, then cursor). */
-  commit: (trx: Transaction<Database>, record: HorizonPaymentRecord) => Promise<void>;
+  /** Runs inside the database transaction that stores the page's outcome (lease fence, then cursor). */
+  commit: (trx: Transaction<Database>, last: HorizonPaymentRecord) => Promise<void>;
 }
 
-/** Handles one record. Ignored records commit nothing: the caller moves the cursor past them (batched). */
-export async function handlePaymentRecord(
-  deps: HandlePaymentDeps,
-  record: HorizonPaymentRecord,
-): Promise<RecordOutcome> {
-  const { db, host, account, commit } = deps;
+/** Handles records of one account, in order; returns each record's outcome. */
+export async function handlePaymentRecords(
+  deps: HandlePaymentsDeps,
+  records: readonly HorizonPaymentRecord[],
+): Promise<RecordOutcome[]> {
+  if (records.length === 0) return [];
+  const { db, account } = deps;
   const watchedAccounts = [account];
-  const key = paymentLookupKey(record, watchedAccounts);
-  const candidate = key === null ? null : await findPaymentCandidate(db, key);
-  const match = matchPayment(record, { watchedAccounts, candidate });
+  const keys = records.map((record) => paymentLookupKey(record, watchedAccounts));
+  const candidates = await findPaymentCandidates(
+    db,
+    keys.filter((key) => key !== null),
+  );
+  // A payment stored as unmatched stays so: it is never credited later, so never both credited and refunded.
+  const stored = await findUnmatchedOperations(
+    db,
+    records.map((record) => record.id),
+  );
 
-  switch (match.outcome) {
-    case 'ignore':
-      return { outcome: 'ignored', reason: match.reason };
-    case 'unmatched':
-      await storeUnmatched(deps, record, match.payment, match.reason, match.transactionId);
-      return { outcome: 'unmatched', reason: match.reason, transactionId: match.transactionId };
-    case 'credit': {
-      // A payment is never both credited and in the refund queue: once stored as unmatched, it stays so.
-      const stored = await findUnmatchedPayment(db, record.id);
-      if (stored) {
-        await db.transaction().execute((trx) => commit(trx, record));
-        return { outcome: 'unmatched', reason: stored.reason, transactionId: stored.transaction_id };
-      }
-      try {
-        const applied = await host.apply(
-          { eventId: record.id, transactionId: match.transactionId, event: match.event },
-          { alongside: (trx) => commit(trx, record) },
-        );
-        return {
-          outcome: 'credited',
-          transactionId: match.transactionId,
-          status: applied.status,
-          duplicate: applied.outcome === 'duplicate',
-        };
-      } catch (error) {
-        const reason = refusal(error);
-        if (reason === null) throw error;
-        await storeUnmatched(deps, record, match.payment, reason, match.transactionId);
-        return {
-          outcome: 'unmatched',
-          reason,
-          transactionId: match.transactionId,
-          detail: (error as Error).message,
-        };
-      }
+  const credits = [];
+  const unmatched: UnmatchedPayment[] = [];
+  const outcomes: RecordOutcome[] = [];
+  for (const [index, record] of records.entries()) {
+    const key = keys[index];
+    const candidate = key ? (candidates.get(candidateKey(key)) ?? null) : null;
+    const match = matchPayment(record, { watchedAccounts, candidate });
+    if (match.outcome === 'ignore') {
+      outcomes.push({ outcome: 'ignored', reason: match.reason });
+    } else if (stored.has(record.id)) {
+      outcomes.push({ outcome: 'unmatched', reason: 'stored', transactionId: null, alreadyStored: true });
+    } else if (match.outcome === 'unmatched') {
+      unmatched.push({
+        ...paymentInfo(match.payment),
+        reason: match.reason,
+        transactionId: match.transactionId,
+        payload: record,
+      });
+      outcomes.push({
+        outcome: 'unmatched',
+        reason: match.reason,
+        transactionId: match.transactionId,
+        alreadyStored: false,
+      });
+    } else {
+      credits.push(
+        transactionEventMessage(match.transactionId, record.id, match.event, paymentInfo(match.payment)),
+      );
+      outcomes.push({ outcome: 'published', transactionId: match.transactionId });
     }
   }
-}
 
-/** The unmatched reason for a refusal of the host, or null for any other failure (retried). */
-function refusal(error: unknown): UnmatchedReason | null {
-  // The transaction moved on between the lookup and the event (e.g. it expired meanwhile).
-  if (error instanceof EventRejectedError) {
-    return error.status === 'pending_sender' ? 'rejected' : 'not_pending_sender';
-  }
-  // transactions_stellar_operation_id_key: this operation is already credited to another transaction.
-  if (error instanceof UniquenessError) return 'already_credited';
-  if (error instanceof TransactionNotFoundError) return 'unknown_memo';
-  return null;
-}
-
-async function storeUnmatched(
-  deps: HandlePaymentDeps,
-  record: HorizonPaymentRecord,
-  payment: IncomingPayment,
-  reason: string,
-  transactionId: string | null,
-): Promise<void> {
-  await deps.db.transaction().execute(async (trx) => {
-    await recordUnmatchedPayment(trx, {
-      operationId: payment.operationId,
-      transactionHash: payment.transactionHash,
-      account: payment.account,
-      fromAccount: payment.fromAccount,
-      amount: payment.amount,
-      assetCode: payment.assetCode,
-      assetIssuer: payment.assetIssuer,
-      memoType: payment.memoType,
-      memo: payment.memo,
-      reason,
-      transactionId,
-      payload: record,
-    });
-    await deps.commit(trx, record);
+  await deps.bus.publishMany(credits);
+  if (credits.length > 0) crashPoint('watcher.published');
+  await db.transaction().execute(async (trx) => {
+    await recordUnmatchedPayments(trx, unmatched);
+    await deps.commit(trx, records.at(-1)!);
   });
+  return outcomes;
+}
+
+function paymentInfo(payment: IncomingPayment): Omit<UnmatchedPaymentInfo, 'record'> {
+  return {
+    operationId: payment.operationId,
+    transactionHash: payment.transactionHash,
+    account: payment.account,
+    fromAccount: payment.fromAccount,
+    amount: payment.amount,
+    assetCode: payment.assetCode,
+    assetIssuer: payment.assetIssuer,
+    memoType: payment.memoType,
+    memo: payment.memo,
+  };
 }

@@ -1,17 +1,16 @@
 /**
- * The Horizon payment watcher: one `watchPayments` pipeline per receiving account, each record handled in
- * order (`concatMap`) and its outcome committed with the account's cursor. See README.md for the policy.
+ * The Horizon payment watcher: one `watchPayments` pipeline per receiving account, records handled in
+ * order and in batches (a catch-up page at a time, `inBatches`): credits published to the transactions'
+ * actors on the bus, then what could not be credited stored with the account's cursor. See README.md.
  *
- * - One active watcher per account across processes: a lease row (`watcher_leases`, `payments:<account>`)
+ * - One active watcher per account across processes: a lease row (`leases`, `payments:<account>`)
  *   renewed every `leaseMs / 3`; an instance without the lease stands by and takes over once it expires
  *   (or at once when the holder releases it on `stop()`). Every commit checks the lease in its own
  *   database transaction (row locked), so an instance that lost its lease cannot move the cursor.
- * - The cursor moves only with a durable outcome. A failure while handling a record (database down, a
- *   bug) tears the pipeline down and restarts it, after backoff, from the stored cursor: nothing is
- *   skipped, and what is replayed is deduplicated (operation id as event id; unmatched idempotent).
- * - Ignored records (outgoing payments, create_account...) move the cursor in batches: every
- *   `ignoredBatch` records, and whenever the watcher has nothing else queued. A restart may replay a few
- *   ignored records, which are ignored again.
+ * - The cursor moves only after the bus holds every credit before it. A failure while handling a batch
+ *   (bus or database down, a bug) tears the pipeline down and restarts it, after backoff, from the stored
+ *   cursor: nothing is skipped, and what is replayed is deduplicated (operation id as message id;
+ *   unmatched idempotent).
  * - A fresh install (no stored cursor) starts from `now` by default: the account's latest payment,
  *   resolved through Horizon and stored at once, so a restart before the first payment misses nothing.
  *   `startFrom: 'beginning'` replays the account's whole history instead.
@@ -21,7 +20,6 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import {
   Subject,
-  concatMap,
   defer,
   exhaustMap,
   filter,
@@ -36,18 +34,19 @@ import {
   timer,
   type Subscription,
 } from 'rxjs';
-import type { TransactionHost } from '../actors/transaction-host.ts';
+import type { EventBus } from '../bus/index.ts';
 import type { Database } from '../db/database.ts';
 import { getCursor, saveCursor } from '../db/horizon-cursors.repository.ts';
-import { acquireLease, holdsLease, releaseLease } from '../db/watcher-leases.repository.ts';
+import { acquireLease, holdsLease, releaseLease } from '../db/leases.repository.ts';
 import {
   backoffDelay,
+  inBatches,
   watchPayments,
   type Backoff,
   type HorizonPaymentRecord,
   type PaymentSource,
 } from '../../streams/index.ts';
-import { handlePaymentRecord, type RecordOutcome } from './handle-payment.ts';
+import { handlePaymentRecords, type RecordOutcome } from './handle-payment.ts';
 
 /** Structural subset of a pino logger. */
 export interface WatcherLog {
@@ -59,7 +58,8 @@ export interface WatcherLog {
 
 export interface PaymentWatcherOptions {
   db: Kysely<Database>;
-  host: Pick<TransactionHost, 'apply'>;
+  /** Where credits go: the transactions' actors. */
+  bus: Pick<EventBus, 'publishMany'>;
   source: PaymentSource<HorizonPaymentRecord>;
   /** The receiving (distribution) accounts to watch. */
   accounts: readonly string[];
@@ -74,9 +74,7 @@ export interface PaymentWatcherOptions {
   holder?: string;
   /** Where a fresh install (no stored cursor) starts: `now` (default) or the account's first payment. */
   startFrom?: 'now' | 'beginning';
-  /** Ignored records between two cursor saves. Default 100. */
-  ignoredBatch?: number;
-  /** Records per catch-up page (max 200). */
+  /** Records per catch-up page (max 200), also the most records handled in one batch. */
   pageLimit?: number;
   /** Called after each record's outcome is committed (metrics, tests). */
   onOutcome?: (account: string, record: HorizonPaymentRecord, outcome: RecordOutcome) => void;
@@ -126,9 +124,9 @@ function watchAccount(
   holder: string,
   leaseMs: number,
 ): AccountWatcher {
-  const { db, host, source, log, backoff, silenceMs } = options;
+  const { db, bus, source, log, backoff, silenceMs } = options;
   const clock = options.clock ?? (() => new Date());
-  const ignoredBatch = options.ignoredBatch ?? 100;
+  const pageLimit = options.pageLimit ?? 200;
   const lease = `payments:${account}`;
   const context = { account, holder };
 
@@ -136,25 +134,12 @@ function watchAccount(
   let pipeline: Subscription | null = null;
   let inFlight: Promise<unknown> = Promise.resolve();
   let tick: Promise<unknown> = Promise.resolve();
-  // Ignored records not yet covered by a stored cursor.
-  let ignoredToken: string | null = null;
-  let ignoredCount = 0;
 
   /** Inside a database transaction: check the lease (locking it), then move the cursor. */
   async function commit(trx: Transaction<Database>, token: string): Promise<void> {
     const now = clock();
     if (!(await holdsLease(trx, lease, holder, now))) throw new LeaseLostError(lease, holder);
     await saveCursor(trx, account, token, now);
-  }
-
-  async function flushIgnored(): Promise<void> {
-    const token = ignoredToken;
-    if (token === null) return;
-    await db.transaction().execute((trx) => commit(trx, token));
-    if (ignoredToken === token) {
-      ignoredToken = null;
-      ignoredCount = 0;
-    }
   }
 
   async function startCursor(): Promise<string> {
@@ -175,18 +160,17 @@ function watchAccount(
   function activate(): void {
     let failures = 0;
     const run = defer(() => {
-      // Records handed over by the pipeline and not yet handled: the next catch-up page waits for zero.
+      // Records handed over by the pipeline and not yet handled. The next catch-up page is fetched while
+      // the last one is handled (at most one page ahead), so Horizon's round trip overlaps the work.
       let queued = 0;
       const handled = new Subject<void>();
       const ready = () =>
-        queued === 0
+        queued <= pageLimit
           ? of(true)
           : handled.pipe(
-              filter(() => queued === 0),
+              filter(() => queued <= pageLimit),
               take(1),
             );
-      ignoredToken = null;
-      ignoredCount = 0;
       return from(startCursor()).pipe(
         tap((cursor) => log.info?.({ ...context, cursor }, 'watching payments')),
         switchMap((cursor) =>
@@ -209,20 +193,18 @@ function watchAccount(
         tap(() => {
           queued += 1;
         }),
-        concatMap((record) =>
-          defer(() => {
-            const work = (async () => {
-              const outcome = await handle(record);
-              queued -= 1;
-              // Ignored records move the cursor when the batch is full or nothing else is queued.
-              if (ignoredToken !== null && (ignoredCount >= ignoredBatch || queued === 0))
-                await flushIgnored();
-              failures = 0;
-              options.onOutcome?.(account, record, outcome);
-            })();
-            inFlight = work.catch(() => undefined);
-            return work;
-          }).pipe(tap(() => handled.next())),
+        inBatches(
+          (records: HorizonPaymentRecord[]) =>
+            defer(() => {
+              const work = (async () => {
+                await handle(records);
+                queued -= records.length;
+                failures = 0;
+              })();
+              inFlight = work.catch(() => undefined);
+              return work;
+            }).pipe(tap(() => handled.next())),
+          { max: pageLimit },
         ),
       );
     }).pipe(
@@ -247,24 +229,20 @@ function watchAccount(
     });
   }
 
-  async function handle(record: HorizonPaymentRecord): Promise<RecordOutcome> {
-    const outcome = await handlePaymentRecord(
-      { db, host, account, commit: (trx, r) => commit(trx, r.paging_token) },
-      record,
+  async function handle(records: HorizonPaymentRecord[]): Promise<void> {
+    const outcomes = await handlePaymentRecords(
+      { db, bus, account, commit: (trx, last) => commit(trx, last.paging_token) },
+      records,
     );
-    const about = { ...context, operationId: record.id, pagingToken: record.paging_token, ...outcome };
-    if (outcome.outcome === 'ignored') {
-      ignoredToken = record.paging_token;
-      ignoredCount += 1;
-      log.debug?.(about, 'payment record ignored');
-      return outcome;
-    }
-    // Its commit stored this record's token, after any ignored record before it.
-    ignoredToken = null;
-    ignoredCount = 0;
-    if (outcome.outcome === 'unmatched') log.warn(about, 'payment stored as unmatched');
-    else if (!outcome.duplicate) log.info?.(about, 'payment credited');
-    return outcome;
+    records.forEach((record, index) => {
+      const outcome = outcomes[index]!;
+      const about = { ...context, operationId: record.id, pagingToken: record.paging_token, ...outcome };
+      if (outcome.outcome === 'ignored') log.debug?.(about, 'payment record ignored');
+      else if (outcome.outcome === 'unmatched' && !outcome.alreadyStored)
+        log.warn(about, 'payment stored as unmatched');
+      else if (outcome.outcome === 'published') log.info?.(about, 'payment handed to its transaction');
+      options.onOutcome?.(account, record, outcome);
+    });
   }
 
   async function deactivate(): Promise<void> {
@@ -305,15 +283,7 @@ function watchAccount(
       stopped = true;
       ticks.unsubscribe();
       await tick;
-      const wasActive = pipeline !== null;
       await deactivate();
-      if (wasActive) {
-        try {
-          await flushIgnored();
-        } catch (error) {
-          log.warn({ ...context, err: error }, 'could not save the cursor of ignored records on stop');
-        }
-      }
       await releaseLease(db, lease, holder).catch((error: unknown) => {
         log.warn({ ...context, err: error }, 'could not release the payment watcher lease');
       });

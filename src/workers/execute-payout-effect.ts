@@ -7,28 +7,23 @@
  * 1. checks the transaction is still paying out this attempt (an operator may have halted it: then no
  *    money moves);
  * 2. calls the rails with the effect's idempotency key;
- * 3. tells the actor the answer, as PAYOUT_PENDING_EXTERNAL / PAYOUT_COMPLETED / PAYOUT_FAILED /
- *    CUSTOMER_INFO_NEEDED, with the event id `<idempotencyKey>:result`.
+ * 3. publishes the answer to the actor on the bus, as PAYOUT_PENDING_EXTERNAL / PAYOUT_COMPLETED /
+ *    PAYOUT_FAILED / CUSTOMER_INFO_NEEDED, with the event id `<idempotencyKey>:result`; the row is done
+ *    once the bus holds it.
  *
  * Crash anywhere, and the row is redone (after the relay's backoff, or when the lease expires): the rails
  * get the SAME key and answer as the first time without paying again, and the event id makes the actor
- * take the answer once. An unknown outcome (the rails threw or timed out) is retried the same way, never as
+ * take the answer once (an answer its state no longer takes is recorded in `refused_messages`). An unknown outcome (the rails threw or timed out) is retried the same way, never as
  * a fresh payout; after the relay's last attempt the row fails for good and the transaction waits in
  * `paying_out` for an operator to reconcile with the key.
  */
-import type { Kysely, Transaction } from 'kysely';
-import {
-  isTransactionStatus,
-  type PersistedTransaction,
-  type TransactionContext,
-  type TransactionEvent,
-  type TransactionStatus,
-} from '../../machines/index.ts';
-import { EventRejectedError } from '../actors/errors.ts';
-import type { TransactionHost } from '../actors/transaction-host.ts';
-import { flagCustomerFields } from '../db/customers.repository.ts';
+import type { Kysely } from 'kysely';
+import type { PersistedTransaction, TransactionEvent } from '../../machines/index.ts';
+import { transactionEventMessage } from '../actors/messages.ts';
+import { crashPoint } from '../crash-points.ts';
+import type { EventBus } from '../bus/index.ts';
 import type { Database } from '../db/database.ts';
-import type { OutboxRow } from '../db/outbox.table.ts';
+import { readPayload } from '../effects/payloads.ts';
 import { findEvent, findTransaction } from '../db/transactions.repository.ts';
 import {
   PermanentEffectError,
@@ -40,17 +35,11 @@ import {
 import type { ExecuteOutgoingResult, RailsIntegration } from '../integrations/rails-integration.ts';
 import { toRailsTransaction } from './rails-transaction.ts';
 
-/** An outbox `execute_payout` payload, as the actor host writes it. */
-export interface ExecutePayoutPayload {
-  kind: 'execute_payout';
-  attempt: number;
-  idempotencyKey: string;
-  transaction: { status: TransactionStatus; context: TransactionContext };
-}
+export type { ExecutePayoutPayload } from '../effects/payloads.ts';
 
 export interface ExecutePayoutOptions {
   db: Kysely<Database>;
-  host: Pick<TransactionHost, 'apply'>;
+  bus: Pick<EventBus, 'publish'>;
   rails: RailsIntegration;
 }
 
@@ -90,14 +79,15 @@ export function payoutResultEvent(result: ExecuteOutgoingResult, at: string): Tr
         at,
         message: result.message,
         customerType: result.customerType ?? DEFAULT_PAYOUT_CUSTOMER_TYPE,
+        ...(result.fields !== undefined && result.fields.length > 0 && { fields: [...result.fields] }),
       };
   }
 }
 
 export function executePayoutHandler(options: ExecutePayoutOptions): EffectHandler {
-  const { db, host, rails } = options;
+  const { db, bus, rails } = options;
   return async (row, { now, signal }) => {
-    const { attempt, idempotencyKey, transaction } = payoutPayload(row);
+    const { attempt, idempotencyKey, transaction } = readPayload(row, 'execute_payout');
     const transactionId = transaction.context.id;
     const resultEventId = payoutResultEventId(idempotencyKey);
 
@@ -118,53 +108,11 @@ export function executePayoutHandler(options: ExecutePayoutOptions): EffectHandl
       toRailsTransaction(transaction.status, transaction.context),
       { idempotencyKey, signal },
     );
-    const event = payoutResultEvent(result, now.toISOString());
-    const fields = result.status === 'customer_info_needed' ? (result.fields ?? []) : [];
-    try {
-      await host.apply(
-        { eventId: resultEventId, transactionId, event },
-        fields.length === 0 || event.type !== 'CUSTOMER_INFO_NEEDED'
-          ? {}
-          : {
-              alongside: (trx) =>
-                flagFieldsOnce(trx, transactionId, resultEventId, {
-                  type: event.customerType ?? DEFAULT_PAYOUT_CUSTOMER_TYPE,
-                  fields,
-                  message: event.message,
-                  at: now,
-                }),
-            },
-      );
-    } catch (error) {
-      if (!(error instanceof EventRejectedError)) throw error;
-      throw new PermanentEffectError(
-        `payout ${idempotencyKey}: the rails answered ${result.status}, but transaction ${transactionId} ` +
-          `is now ${error.status} and refused it (${error.message}); reconcile with this key`,
-        { cause: error },
-      );
-    }
+    crashPoint('payout.booked');
+    await bus.publish(
+      transactionEventMessage(transactionId, resultEventId, payoutResultEvent(result, now.toISOString())),
+    );
   };
-}
-
-/**
- * Records which fields the rails found wrong, with the CUSTOMER_INFO_NEEDED it goes with. `alongside` also
- * runs for a duplicate: then only while that event is still the transaction's latest, so an old answer
- * never re-flags fields a later round has consumed.
- */
-async function flagFieldsOnce(
-  trx: Transaction<Database>,
-  transactionId: string,
-  eventId: string,
-  request: { type: string; fields: string[]; message: string; at: Date },
-): Promise<void> {
-  const seen = await findEvent(trx, transactionId, eventId);
-  const row = await trx
-    .selectFrom('transactions')
-    .select('version')
-    .where('id', '=', transactionId)
-    .executeTakeFirst();
-  if (!seen || !row || row.version !== seen.seq) return;
-  await flagCustomerFields(trx, { transactionId, ...request });
 }
 
 function isPayingOut(value: unknown): boolean {
@@ -173,29 +121,6 @@ function isPayingOut(value: unknown): boolean {
     value !== null &&
     (value as Record<string, unknown>)['pending_receiver'] === 'paying_out'
   );
-}
-
-function payoutPayload(row: OutboxRow): ExecutePayoutPayload {
-  const payload = row.payload as Partial<ExecutePayoutPayload> | null;
-  const transaction = payload?.transaction;
-  if (
-    payload?.kind !== 'execute_payout' ||
-    typeof payload.idempotencyKey !== 'string' ||
-    payload.idempotencyKey === '' ||
-    typeof payload.attempt !== 'number' ||
-    typeof transaction !== 'object' ||
-    transaction === null ||
-    typeof transaction.status !== 'string' ||
-    !isTransactionStatus(transaction.status) ||
-    typeof transaction.context !== 'object' ||
-    transaction.context === null ||
-    typeof transaction.context.id !== 'string'
-  ) {
-    throw new PermanentEffectError(
-      `outbox row ${row.id}: execute_payout payload needs { attempt, idempotencyKey, transaction }`,
-    );
-  }
-  return payload as ExecutePayoutPayload;
 }
 
 /** Suggested payout relay settings: patient retries (same key each time), up to about a day. */
@@ -215,9 +140,9 @@ export type PayoutRelayOptions = Omit<OutboxRelayOptions, 'handlers'> & Omit<Exe
  * the callback relay): its lease is the payout's claim, which expires if the process dies.
  */
 export function startPayoutRelay(options: PayoutRelayOptions): OutboxRelay {
-  const { host, rails, ...relay } = options;
+  const { bus, rails, ...relay } = options;
   return startOutboxRelay({
     ...relay,
-    handlers: { execute_payout: executePayoutHandler({ db: relay.db, host, rails }) },
+    handlers: { execute_payout: executePayoutHandler({ db: relay.db, bus, rails }) },
   });
 }

@@ -3,22 +3,19 @@
  * the quote or the configured payment deadline). Candidates are those waiting for funds (`pending_sender`,
  * `pending_receiver` before the account is assigned) and those halted in `error` before any funds arrived;
  * the machine's guard has the last word (deadline passed, nothing received). A payment that lands first
- * wins: the actor then refuses EXPIRE, which counts as "moved on".
+ * wins: the actor then refuses EXPIRE (recorded in `refused_messages`). The event id is the same on every
+ * pass (`expire:<id>`), so a transaction is expired once however often it is found due.
  */
 import { sql } from 'kysely';
-import { EventRejectedError } from '../actors/errors.ts';
+import { transactionEventMessage } from '../actors/messages.ts';
 import { toJson } from '../db/columns.ts';
-import { DEFAULT_BATCH_SIZE, errorText, type PassDeps } from './worker-deps.ts';
+import { DEFAULT_BATCH_SIZE, type PassDeps } from './worker-deps.ts';
 
 export type ExpireDeps = PassDeps;
 
 export interface ExpireCounts {
-  /** Unfunded transactions past their deadline. */
+  /** Unfunded transactions past their deadline: EXPIRE was published to each. */
   due: number;
-  expired: number;
-  /** Already expired (duplicate), or funded/moved on before EXPIRE reached the actor. */
-  movedOn: number;
-  errors: number;
 }
 
 const PREPARING = toJson({ pending_receiver: 'preparing' });
@@ -27,12 +24,12 @@ export function expireEventId(transactionId: string): string {
   return `expire:${transactionId}`;
 }
 
-/** One pass: EXPIRE to every unfunded transaction whose deadline has passed. */
+/** One pass: EXPIRE to every unfunded transaction whose deadline has passed (resolves once the bus holds them). */
 export async function runExpirePass(deps: ExpireDeps): Promise<ExpireCounts> {
-  const { db, host, log } = deps;
+  const { db, bus } = deps;
   const batchSize = deps.batchSize ?? DEFAULT_BATCH_SIZE;
   const now = (deps.clock ?? (() => new Date()))();
-  const counts: ExpireCounts = { due: 0, expired: 0, movedOn: 0, errors: 0 };
+  const counts: ExpireCounts = { due: 0 };
   let after = '';
   for (;;) {
     const rows = await db
@@ -53,25 +50,12 @@ export async function runExpirePass(deps: ExpireDeps): Promise<ExpireCounts> {
       .orderBy('id')
       .limit(batchSize)
       .execute();
-    for (const { id } of rows) {
-      counts.due++;
-      try {
-        const outcome = await host.apply({
-          eventId: expireEventId(id),
-          transactionId: id,
-          event: { type: 'EXPIRE', at: now.toISOString() },
-        });
-        if (outcome.outcome === 'applied') counts.expired++;
-        else counts.movedOn++;
-      } catch (error) {
-        if (error instanceof EventRejectedError) {
-          counts.movedOn++;
-        } else {
-          counts.errors++;
-          log?.error({ transactionId: id, err: error }, `expiry failed: ${errorText(error)}`);
-        }
-      }
-    }
+    await bus.publishMany(
+      rows.map(({ id }) =>
+        transactionEventMessage(id, expireEventId(id), { type: 'EXPIRE', at: now.toISOString() }),
+      ),
+    );
+    counts.due += rows.length;
     if (rows.length < batchSize) break;
     after = rows.at(-1)!.id;
   }

@@ -1,12 +1,12 @@
 /**
  * The poll-outgoing worker (Polaris's `poll_outgoing_transactions`): gives the transactions whose payout is
  * `pending_external` to the rails, and tells each actor what the rails answered (PAYOUT_COMPLETED or
- * PAYOUT_FAILED). The event id names the payout (`<idempotency key>:poll`), so two pollers, or the same
- * answer seen twice, settle it once; an actor whose transaction has moved on refuses the event, which
- * counts as "already settled", not as an error.
+ * PAYOUT_FAILED) over the bus. The event id names the payout (`<idempotency key>:poll`), so two pollers,
+ * or the same answer seen twice, settle it once; an actor whose transaction has moved on refuses the
+ * event (recorded in `refused_messages`).
  */
 import type { PersistedTransaction, TransactionEvent, TransactionStatus } from '../../machines/index.ts';
-import { EventRejectedError } from '../actors/errors.ts';
+import { transactionEventMessage } from '../actors/messages.ts';
 import type { PollOutgoingResult, RailsIntegration } from '../integrations/rails-integration.ts';
 import { payoutResultEvent } from './execute-payout-effect.ts';
 import { toRailsTransaction } from './rails-transaction.ts';
@@ -23,9 +23,7 @@ export interface PollOutgoingCounts {
   failed: number;
   /** Not settled yet (or not mentioned by the rails). */
   pending: number;
-  /** Already settled, or moved on, before the answer reached the actor. */
-  movedOn: number;
-  /** Answers that could not be applied this pass (logged); asked again on the next. */
+  /** Pages the rails could not answer this pass (logged); asked again on the next. */
   errors: number;
 }
 
@@ -66,7 +64,6 @@ export async function runPollOutgoingPass(deps: PollOutgoingDeps): Promise<PollO
     completed: 0,
     failed: 0,
     pending: 0,
-    movedOn: 0,
     errors: 0,
   };
   let after = '';
@@ -91,7 +88,7 @@ async function pollPage(
   rows: { id: string; status: TransactionStatus; snapshot: unknown }[],
   counts: PollOutgoingCounts,
 ): Promise<void> {
-  const { host, rails, log } = deps;
+  const { bus, rails, log } = deps;
   const contexts = new Map(rows.map((row) => [row.id, (row.snapshot as PersistedTransaction).context]));
   let results: PollOutgoingResult[];
   try {
@@ -108,28 +105,16 @@ async function pollPage(
   const answered = new Map(results.filter((r) => contexts.has(r.id)).map((r) => [r.id, r]));
   counts.pending += rows.length - answered.size;
   const at = (deps.clock ?? (() => new Date()))().toISOString();
+  const events = [];
   for (const [id, result] of answered) {
     const event = pollResultEvent(result, at);
     if (event === null) {
       counts.pending++;
       continue;
     }
-    try {
-      const outcome = await host.apply({
-        eventId: pollEventId(id, contexts.get(id)!.payoutAttempt),
-        transactionId: id,
-        event,
-      });
-      if (outcome.outcome === 'duplicate') counts.movedOn++;
-      else if (event.type === 'PAYOUT_COMPLETED') counts.completed++;
-      else counts.failed++;
-    } catch (error) {
-      if (error instanceof EventRejectedError) {
-        counts.movedOn++;
-      } else {
-        counts.errors++;
-        log?.error({ transactionId: id, err: error }, `payout poll answer not applied: ${errorText(error)}`);
-      }
-    }
+    events.push(transactionEventMessage(id, pollEventId(id, contexts.get(id)!.payoutAttempt), event));
+    if (event.type === 'PAYOUT_COMPLETED') counts.completed++;
+    else counts.failed++;
   }
+  await bus.publishMany(events);
 }

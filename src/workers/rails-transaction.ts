@@ -1,5 +1,5 @@
 import type { TransactionContext, TransactionStatus } from '../../machines/index.ts';
-import { toSep31Transaction } from '../http/sep31.view.ts';
+import { toSep31Transaction } from '../views/sep31-transaction.ts';
 import type { RailsTransaction } from '../integrations/rails-integration.ts';
 
 /** A transaction as the rails see it: the SEP-31 view plus the parties and how the receiver is paid. */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { TransactionHost } from '../actors/transaction-host.ts';
+import type { EventBus } from '../bus/index.ts';
 import type { Database } from '../db/database.ts';
 
 /** Structural subset of a pino logger. */
@@ -10,11 +10,11 @@ export interface WorkerLog {
   error(obj: object, msg?: string): void;
 }
 
-/** What every worker pass needs: the read model to find due work, and the actor host to send events to. */
+/** What every worker pass needs: the read model to find due work, and the bus to send events on. */
 export interface PassDeps {
   db: Kysely<Database>;
   /** The sink: events go to the transactions' actors (which refuse what their state no longer takes). */
-  host: Pick<TransactionHost, 'apply'>;
+  bus: Pick<EventBus, 'publishMany'>;
   /** Default: the real clock. Read once per pass. */
   clock?: () => Date;
   /** Rows read per query; a pass pages through all due work. Default 100. */

@@ -3,24 +3,35 @@ import type { AddressInfo } from 'node:net';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { initialContext } from '../../../machines/index.ts';
-import { createTransactionHost, type TransactionHost } from '../../../src/actors/transaction-host.ts';
 import type { Database } from '../../../src/db/index.ts';
 import { findTransaction } from '../../../src/db/transactions.repository.ts';
 import { createHttpRails, executeResult, HttpRailsError } from '../../../src/integrations/http-rails.ts';
+import type { OutboxRelay } from '../../../src/effects/index.ts';
 import {
   createRailsIntegration,
   type ExecuteOutgoingResult,
+  type RailsIntegration,
   type RailsTransaction,
 } from '../../../src/integrations/rails-integration.ts';
 import {
-  runExecuteOutgoingPass,
+  payoutResultEventId,
+  pollEventId,
   runPollOutgoingPass,
   startPayoutRelay,
   toRailsTransaction,
 } from '../../../src/workers/index.ts';
 import { transactionInput } from '../../fixtures/transactions.ts';
-import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
-import { CUSTOMER_TYPES, captureLog, funded, payoutRows, TEST_PAYOUT_RELAY } from './support.ts';
+import { testDatabases } from '../../helpers/database.ts';
+import {
+  captureLog,
+  eventIds,
+  funded,
+  openWorkerWorld,
+  payoutRows,
+  refusals,
+  TEST_PAYOUT_RELAY,
+  type WorkerWorld,
+} from './support.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // A business server on 127.0.0.1 implementing docs/rails-http.md, with a payout book keyed by idempotency key.
@@ -119,77 +130,114 @@ function railsTransaction(): RailsTransaction {
 // ---------------------------------------------------------------------------------------------------------
 
 describe.each(testDatabases())('payouts through the HTTP rails on $name', (database) => {
-  let t: OpenTestDatabase;
+  let world: WorkerWorld;
   let db: Kysely<Database>;
-  let host: TransactionHost;
   let server: BusinessServer;
+  let relay: OutboxRelay | undefined;
   let now: Date;
   const clock = () => now;
 
   beforeEach(async () => {
-    t = await database.open();
-    db = t.db;
-    host = createTransactionHost({ db });
+    world = await openWorkerWorld(database);
+    db = world.db;
     server = await startBusinessServer();
     now = new Date(Math.ceil((Date.now() + 60_000) / 1000) * 1000);
   });
   afterEach(async () => {
+    await relay?.stop();
+    relay = undefined;
     await server.close();
-    await t.close();
+    await world.close();
   });
 
-  it('an error after the business server paid is retried with the same key: one payout, then polled', async () => {
-    const input = await funded(db, host);
-    const rails = createRailsIntegration({ kind: 'http', baseUrl: server.baseUrl }, { db });
-    const relay = startPayoutRelay({
+  function payoutRelay(rails: RailsIntegration) {
+    relay = startPayoutRelay({
       db,
-      host,
+      bus: world.bus,
       rails,
       ...TEST_PAYOUT_RELAY,
       clock,
       log: captureLog().log,
     });
-    try {
-      await runExecuteOutgoingPass({ db, host, clock, customerTypes: CUSTOMER_TYPES });
-      server.misbehave('fail-after-paying');
-      await relay.runOnce();
-      expect((await findTransaction(db, input.id))!.state_value).toEqual({ pending_receiver: 'paying_out' });
-      expect((await payoutRows(db, input.id))[0]).toMatchObject({
-        state: 'pending',
-        last_error: expect.stringContaining('HTTP 503'),
-      });
+    return relay;
+  }
 
-      now = new Date(now.getTime() + 5_000);
-      await relay.runOnce();
-      expect(await findTransaction(db, input.id)).toMatchObject({
-        status: 'pending_external',
-        external_transaction_id: `bank-${input.id}`,
-      });
-      expect(server.payouts()).toBe(1);
-      const [first, second] = posts(server);
-      expect(first!.headers['idempotency-key']).toBe(`${input.id}:payout:1`);
-      expect(second!.headers['idempotency-key']).toBe(`${input.id}:payout:1`);
-      const body = JSON.parse(first!.body) as { transaction: RailsTransaction; idempotency_key: string };
-      expect(body.idempotency_key).toBe(`${input.id}:payout:1`);
-      expect(body.transaction).toMatchObject({
-        id: input.id,
-        amount_out: '98.5',
-        amount_out_asset: input.amountOutAsset,
-        receiver_id: input.receiverId,
-        sender_id: input.senderId,
-        funding_method: 'SEPA',
-      });
+  it('an error after the business server paid is retried with the same key: one payout, then polled', async () => {
+    const rails = createRailsIntegration({ kind: 'http', baseUrl: server.baseUrl }, { db });
+    const relay = payoutRelay(rails);
+    // Funded with its customers ACCEPTED: its actor requests the payout.
+    const { input } = await funded(world);
+    server.misbehave('fail-after-paying');
+    await relay.runOnce();
+    expect((await findTransaction(db, input.id))!.state_value).toEqual({ pending_receiver: 'paying_out' });
+    expect((await payoutRows(db, input.id))[0]).toMatchObject({
+      state: 'pending',
+      last_error: expect.stringContaining('HTTP 503'),
+    });
 
-      const poll = () => runPollOutgoingPass({ db, host, clock, rails });
-      expect(await poll()).toMatchObject({ polled: 1, pending: 1 });
-      server.settle(input.id);
-      expect(await poll()).toMatchObject({ polled: 1, completed: 1, errors: 0 });
-      expect(await findTransaction(db, input.id)).toMatchObject({ status: 'completed' });
-      const gets = server.received.filter((r) => r.method === 'GET');
-      expect(gets.at(-1)!.url).toBe(`/rails/payouts?ids=${input.id}`);
-    } finally {
-      await relay.stop();
-    }
+    now = new Date(now.getTime() + 5_000);
+    await relay.runOnce();
+    expect(await findTransaction(db, input.id)).toMatchObject({
+      status: 'pending_external',
+      external_transaction_id: `bank-${input.id}`,
+    });
+    expect(server.payouts()).toBe(1);
+    const [first, second] = posts(server);
+    expect(first!.headers['idempotency-key']).toBe(`${input.id}:payout:1`);
+    expect(second!.headers['idempotency-key']).toBe(`${input.id}:payout:1`);
+    const body = JSON.parse(first!.body) as { transaction: RailsTransaction; idempotency_key: string };
+    expect(body.idempotency_key).toBe(`${input.id}:payout:1`);
+    expect(body.transaction).toMatchObject({
+      id: input.id,
+      amount_out: '98.5',
+      amount_out_asset: input.amountOutAsset,
+      receiver_id: input.receiverId,
+      sender_id: input.senderId,
+      funding_method: 'SEPA',
+    });
+
+    const poll = () => runPollOutgoingPass({ db, bus: world.bus, clock, rails });
+    expect(await poll()).toMatchObject({ polled: 1, pending: 1 });
+    expect((await findTransaction(db, input.id))!.status).toBe('pending_external');
+    server.settle(input.id);
+    expect(await poll()).toMatchObject({ polled: 1, completed: 1, errors: 0 });
+    expect(await findTransaction(db, input.id)).toMatchObject({ status: 'completed' });
+    expect(await eventIds(db, input.id)).toContain(pollEventId(input.id, 1));
+    // The business server's answer about someone else's payout was ignored: nothing refused, nothing else moved.
+    expect(await refusals(db, input.id)).toEqual([]);
+    const gets = server.received.filter((r) => r.method === 'GET');
+    expect(gets.at(-1)!.url).toBe(`/rails/payouts?ids=${input.id}`);
+  });
+
+  it('customer_info_needed from the business server: the transaction asks for the fields it names', async () => {
+    const rails = createRailsIntegration({ kind: 'http', baseUrl: server.baseUrl }, { db });
+    server.answer(() => ({
+      status: 'customer_info_needed',
+      message: 'wrong account number',
+      customer_type: 'sep31-receiver',
+      fields: ['bank_account_number'],
+    }));
+    const { input } = await funded(world);
+    await payoutRelay(rails).runOnce();
+    expect(await findTransaction(db, input.id)).toMatchObject({
+      status: 'pending_customer_info_update',
+      required_info_message: 'wrong account number',
+    });
+    const [event] = await db
+      .selectFrom('transaction_events')
+      .select(['event_id', 'payload'])
+      .where('transaction_id', '=', input.id)
+      .where('event_type', '=', 'CUSTOMER_INFO_NEEDED')
+      .execute();
+    expect(event).toMatchObject({
+      event_id: payoutResultEventId(`${input.id}:payout:1`),
+      payload: {
+        customerType: 'sep31-receiver',
+        fields: ['bank_account_number'],
+        message: 'wrong account number',
+      },
+    });
+    expect(server.payouts()).toBe(1);
   });
 });
 
