@@ -43,4 +43,20 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [...io, '../src/*', '../../src/*'] }],
     },
   },
+  {
+    // HTTP sends commands to actors and reads the read model: it never touches the database itself.
+    files: ['src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['../db/*', '../../db/*', 'kysely', 'kysely/*', 'pg', '@electric-sql/*'] },
+      ],
+    },
+  },
+  {
+    // Nothing imports backwards into HTTP but the composition root.
+    files: ['src/**/*.ts'],
+    ignores: ['src/http/**', 'src/main.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../http/*', '../../http/*'] }] },
+  },
 );

@@ -15,6 +15,7 @@ export const ERRORS = {
   not_ready: { status: 503, message: 'not ready' },
   internal: { status: 500, message: 'internal error' },
   horizon_unavailable: { status: 503, message: 'Horizon is unavailable; try again later' },
+  busy: { status: 503, message: 'the anchor could not answer in time; try again shortly' },
   payload_too_large: { status: 413, message: 'the request is too large' },
 } as const;
 

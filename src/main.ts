@@ -1,12 +1,21 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { routeEventsToActors } from './actors/event-router.ts';
-import { createTransactionHost, type TransactionHost } from './actors/transaction-host.ts';
+import { merge } from 'rxjs';
+import { startActorHost, type ActorHost } from './actors/actor-host.ts';
+import { createTransactionCommands } from './actors/commands.ts';
+import { createCustomerActors } from './actors/customer-actors.ts';
+import { createCustomerCommands } from './actors/customer-commands.ts';
 import { createBus, type EventBus } from './bus/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.ts';
-import { callbackHandlers, DEFAULT_RELAY_SETTINGS, startOutboxRelay } from './effects/index.ts';
+import {
+  actorMessageHandler,
+  callbackHandlers,
+  DEFAULT_MESSAGE_RELAY_SETTINGS,
+  DEFAULT_RELAY_SETTINGS,
+  startOutboxRelay,
+} from './effects/index.ts';
 import { buildApp } from './http/app.ts';
 import { loadIntegration } from './integrations/index.ts';
 import { createRailsIntegration } from './integrations/rails-integration.ts';
@@ -14,6 +23,7 @@ import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
 import { createHorizonPaymentSource } from './stellar/horizon-payments-sdk.ts';
 import { startPaymentWatcher } from './watcher/index.ts';
 import { VIEWER_BASE } from './viewer/api.ts';
+import { httpPorts } from './read-model/index.ts';
 import {
   DEFAULT_PAYOUT_RELAY_SETTINGS,
   payoutCustomerTypes,
@@ -26,7 +36,8 @@ import {
 /**
  * What one process can do. `serve` runs them all; the Polaris-style commands run one each:
  * - `http`: the SEP endpoints (any number of instances).
- * - `actors`: applies events arriving on the bus (NATS partitions spread over instances).
+ * - `actors`: owns bus partitions and applies what arrives to the actors (NATS: shared by instances;
+ *   with the in-process bus every process hosts its own, so `actors` is added to any other role).
  * - `relay`: delivers signed callbacks from the outbox.
  * - `watcher`: follows Horizon for payments to the receiving accounts (one active per account, by lease).
  * - `execute-outgoing`: requests payouts for funded transactions and carries them out at the rails.
@@ -47,7 +58,8 @@ export type Role = (typeof ROLES)[number];
 export interface Mooring {
   database: DatabaseHandle;
   bus: EventBus;
-  host: TransactionHost;
+  /** The actor host, when this process runs the `actors` role. */
+  actors: ActorHost | null;
   app: FastifyInstance | null;
   /** Where the HTTP server listens, e.g. `http://127.0.0.1:8000`, when the http role runs. */
   url: string | null;
@@ -73,6 +85,11 @@ interface Closable {
 export async function startMooring(config: Config, options: StartOptions = {}): Promise<Mooring> {
   const roles = new Set(options.roles ?? ROLES);
   const log = options.log ?? createLogger(config.logLevel);
+  if (config.natsUrl === null && !roles.has('actors')) {
+    // Nothing leaves an in-process bus: the process that publishes must apply.
+    roles.add('actors');
+    log.info('in-process bus: this process hosts the actors too');
+  }
   const database = await openDatabase(
     config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
   );
@@ -80,18 +97,43 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
   try {
     await migrateToLatest(database.db);
     log.info({ database: database.kind }, 'database migrated');
-    const bus = await createBus({ natsUrl: config.natsUrl ?? undefined, logger: log.child({ part: 'bus' }) });
+    const bus = await openBus(config, log);
     opened.unshift(bus);
-    log.info({ bus: config.natsUrl ? 'nats' : 'in-process' }, 'bus connected');
+    log.info({ bus: bus.kind, stream: bus.stream, partitions: bus.partitions }, 'bus connected');
     const db = database.db;
-    const host = createTransactionHost({ db });
     const workerId = `${hostname()}-${process.pid}`;
     const seconds = (configured: number) => (options.intervalSeconds ?? configured) * 1000;
     const started = (part: Closable) => opened.unshift(part);
 
+    // The SEP-31 integration serves HTTP; the SEP-12 one judges customers inside their actors.
+    const integration =
+      roles.has('http') || roles.has('actors') ? await loadIntegration(config.integration) : null;
+
+    let actors: ActorHost | null = null;
     if (roles.has('actors')) {
-      const subscription = await routeEventsToActors(bus, host, log.child({ role: 'actors' }));
-      started({ close: () => subscription.stop() });
+      actors = startActorHost({
+        db,
+        bus,
+        transactions: { payoutCustomerTypes: payoutCustomerTypes(config), sep12: config.sep12 },
+        customers: createCustomerActors({
+          sep12: config.sep12,
+          ...(integration?.customers && { integration: integration.customers }),
+        }),
+        leaseMs: config.actors.leaseSeconds * 1000,
+        log: log.child({ role: 'actors' }),
+      });
+      const host = actors;
+      started({ close: () => host.stop() });
+      // Messages actors send each other leave through the outbox: published once their cause is committed.
+      const messages = startOutboxRelay({
+        db,
+        handlers: { actor_message: actorMessageHandler(bus) },
+        workerId: `messages-${workerId}`,
+        ...DEFAULT_MESSAGE_RELAY_SETTINGS,
+        wake: bus.signals('outbox.actor_message'),
+        log: log.child({ role: 'messages' }),
+      });
+      started({ close: () => messages.stop() });
     }
     if (roles.has('relay')) {
       const relay = startOutboxRelay({
@@ -99,6 +141,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         handlers: callbackHandlers({ db, config }),
         workerId: `relay-${workerId}`,
         ...DEFAULT_RELAY_SETTINGS,
+        wake: merge(bus.signals('outbox.status_changed'), bus.signals('outbox.customer_status_changed')),
         log: log.child({ role: 'relay' }),
       });
       started({ close: () => relay.stop() });
@@ -106,7 +149,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     if (roles.has('watcher')) {
       const watcher = startPaymentWatcher({
         db,
-        host,
+        bus,
         source: createHorizonPaymentSource(config.horizonUrl, { appName: 'mooring' }),
         accounts: [...new Set(config.assets.map((asset) => asset.distributionAccount))],
         log: log.child({ role: 'watcher' }),
@@ -123,19 +166,21 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     if (roles.has('execute-outgoing')) {
       const requests = startWorker('execute-outgoing', {
         db,
-        host,
+        bus,
         customerTypes: payoutCustomerTypes(config),
         intervalMs: seconds(config.workers.executeOutgoingIntervalSeconds),
         log: log.child({ role: 'execute-outgoing' }),
       });
-      // The payout relay carries out the execute_payout effects; its lease is the payout's claim.
+      // The payout relay carries out the execute_payout effects; its lease is the payout's claim. The
+      // actor that records one signals it, so the rails are called at once; the interval is the safety net.
       const payouts = startPayoutRelay({
         db,
-        host,
+        bus,
         rails: rails!,
         workerId: `payouts-${workerId}`,
         ...DEFAULT_PAYOUT_RELAY_SETTINGS,
         ...payoutLease(config),
+        wake: bus.signals('outbox.execute_payout'),
         log: log.child({ role: 'payouts' }),
       });
       started({ close: () => requests.stop() });
@@ -144,7 +189,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     if (roles.has('poll-outgoing')) {
       const poller = startWorker('poll-outgoing', {
         db,
-        host,
+        bus,
         rails: rails!,
         intervalMs: seconds(config.workers.pollOutgoingIntervalSeconds),
         log: log.child({ role: 'poll-outgoing' }),
@@ -154,7 +199,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     if (roles.has('expire')) {
       const expiry = startWorker('expire', {
         db,
-        host,
+        bus,
         intervalMs: config.workers.expireIntervalSeconds * 1000,
         log: log.child({ role: 'expire' }),
       });
@@ -164,14 +209,15 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     let app: FastifyInstance | null = null;
     let url: string | null = null;
     if (roles.has('http')) {
-      const integration = await loadIntegration(config.integration);
+      const timeoutMs = config.actors.commandTimeoutSeconds * 1000;
       const http = await buildApp({
         config,
-        db,
-        host,
+        ...httpPorts(db, config),
+        commands: createTransactionCommands(bus, { timeoutMs }),
+        customerCommands: createCustomerCommands(bus, { timeoutMs }),
         horizon: createHorizonAccounts(config.horizonUrl),
-        ...(integration.sep31 && { integration: integration.sep31 }),
-        ...(integration.customers && { customerIntegration: integration.customers }),
+        readiness: { bus: () => bus.ready() },
+        ...(integration?.sep31 && { integration: integration.sep31 }),
         logger: log.child({ role: 'http' }),
       });
       app = http;
@@ -180,11 +226,21 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
       if (config.operatorToken !== null) log.info(`machine viewer (operator token) at ${url}${VIEWER_BASE}`);
     }
     log.info({ roles: [...roles], url }, 'mooring started');
-    return { database, bus, host, app, url, close: () => closeAll(opened) };
+    return { database, bus, actors, app, url, close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened);
     throw error;
   }
+}
+
+function openBus(config: Config, log: Logger): Promise<EventBus> {
+  return createBus({
+    natsUrl: config.natsUrl,
+    prefix: config.nats.prefix,
+    partitions: config.actors.partitions,
+    requestTimeoutMs: config.actors.commandTimeoutSeconds * 1000,
+    logger: log.child({ part: 'bus' }),
+  });
 }
 
 /**
@@ -195,21 +251,40 @@ export async function runSinglePass(config: Config, kind: 'execute-outgoing' | '
   const database = await openDatabase(
     config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
   );
+  const opened: Closable[] = [database];
   try {
     await migrateToLatest(database.db);
     const db = database.db;
-    const host = createTransactionHost({ db });
+    const bus = await openBus(config, log);
+    opened.unshift(bus);
+    if (!bus.durable) {
+      // The in-process bus needs the actors in this process to take what the pass publishes.
+      const integration = await loadIntegration(config.integration);
+      const actors = startActorHost({
+        db,
+        bus,
+        transactions: { payoutCustomerTypes: payoutCustomerTypes(config), sep12: config.sep12 },
+        customers: createCustomerActors({
+          sep12: config.sep12,
+          ...(integration.customers && { integration: integration.customers }),
+        }),
+        log,
+      });
+      opened.unshift({ close: () => actors.stop() });
+    }
     const rails = createRailsIntegration(config.rails, { db });
-    if (kind === 'poll-outgoing') return await runPollOutgoingPass({ db, host, rails, log });
+    if (kind === 'poll-outgoing') return await runPollOutgoingPass({ db, bus, rails, log });
+    // With NATS the actors of other processes request the payouts: those committed by now are carried out
+    // here, the rest by the next pass (or by a running payout relay).
     const requested = await runExecuteOutgoingPass({
       db,
-      host,
+      bus,
       customerTypes: payoutCustomerTypes(config),
       log,
     });
     const relay = startPayoutRelay({
       db,
-      host,
+      bus,
       rails,
       workerId: `payouts-${hostname()}-${process.pid}`,
       ...DEFAULT_PAYOUT_RELAY_SETTINGS,
@@ -221,7 +296,7 @@ export async function runSinglePass(config: Config, kind: 'execute-outgoing' | '
     await relay.stop();
     return { ...requested, executed };
   } finally {
-    await database.close();
+    await closeAll(opened);
   }
 }
 

@@ -65,6 +65,14 @@ export const checkNatsUrl: Check<string> = (value, where) => {
   return urls;
 };
 
+/** One NATS subject token that also names the JetStream stream (`<prefix>_events`). */
+export const checkNatsPrefix: Check<string> = (value, where) => {
+  const expected = 'a NATS prefix of 1-32 letters, digits, "_" or "-", e.g. "mooring"';
+  const prefix = text(value, where, expected);
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) fail(where, expected, prefix);
+  return prefix;
+};
+
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const HOME_DOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::(\\d{1,5}))?$`);
 

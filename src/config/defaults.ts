@@ -67,3 +67,9 @@ export const DEFAULT_SEP12: Sep12Config = {
   },
 };
 export const DEFAULT_WATCHER_SILENCE_SECONDS = 60;
+export const DEFAULT_NATS_PREFIX = 'mooring';
+export const DEFAULT_PARTITIONS = 16;
+/** A dead actor host's partitions are free this long after its last renewal. */
+export const DEFAULT_ACTOR_LEASE_SECONDS = 6;
+/** An HTTP command waits this long for its actor, then answers 503. */
+export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 10;

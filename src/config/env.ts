@@ -8,6 +8,7 @@ import {
   checkHttpUrl,
   checkJwtSecret,
   checkLogLevel,
+  checkNatsPrefix,
   checkNatsUrl,
   checkNetworkName,
   checkPort,
@@ -26,6 +27,7 @@ export interface Settings {
   host: string;
   databaseUrl: string;
   natsUrl: string;
+  natsPrefix: string;
   dataDir: string;
   homeDomain: string;
   network: 'testnet' | 'pubnet';
@@ -55,6 +57,7 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<K> } = {
   host: { env: 'HOST', file: ['host'], check: checkText },
   databaseUrl: { env: 'DATABASE_URL', file: ['databaseUrl'], check: checkDatabaseUrl },
   natsUrl: { env: 'NATS_URL', file: ['natsUrl'], check: checkNatsUrl },
+  natsPrefix: { env: 'NATS_PREFIX', file: ['nats', 'prefix'], check: checkNatsPrefix },
   dataDir: { env: 'MOORING_DATA_DIR', file: ['dataDir'], check: checkText },
   homeDomain: { env: 'HOME_DOMAIN', file: ['homeDomain'], check: checkHomeDomain },
   network: { env: 'STELLAR_NETWORK', file: ['network'], check: checkNetworkName },

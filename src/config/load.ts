@@ -5,7 +5,11 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { dirname, resolve } from 'node:path';
 import {
+  DEFAULT_ACTOR_LEASE_SECONDS,
+  DEFAULT_COMMAND_TIMEOUT_SECONDS,
   DEFAULT_DATA_DIR,
+  DEFAULT_NATS_PREFIX,
+  DEFAULT_PARTITIONS,
   DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
   DEFAULT_EXPIRE_INTERVAL_SECONDS,
   DEFAULT_PAYOUT_LEASE_SECONDS,
@@ -112,6 +116,12 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     host: settings.host?.value ?? DEFAULT_HOST,
     databaseUrl: settings.databaseUrl?.value ?? null,
     natsUrl: settings.natsUrl?.value ?? null,
+    nats: { prefix: settings.natsPrefix?.value ?? DEFAULT_NATS_PREFIX },
+    actors: {
+      partitions: file.actors?.partitions ?? DEFAULT_PARTITIONS,
+      leaseSeconds: file.actors?.leaseSeconds ?? DEFAULT_ACTOR_LEASE_SECONDS,
+      commandTimeoutSeconds: file.actors?.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+    },
     dataDir,
     homeDomain: settings.homeDomain?.value ?? `localhost:${port}`,
     network,

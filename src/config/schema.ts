@@ -65,6 +65,32 @@ export const ConfigFileSchema = Type.Object(
     host: Type.Optional(Text),
     databaseUrl: Type.Optional(Type.String({ expected: 'a postgres:// URL' })),
     natsUrl: Type.Optional(Type.String({ expected: 'a NATS URL, e.g. nats://127.0.0.1:4222' })),
+    nats: Type.Optional(
+      Type.Object(
+        {
+          /** Namespace of this deployment on the NATS server: stream `<prefix>_events`, subjects `<prefix>.…`. */
+          prefix: Type.Optional(
+            Type.String({ expected: 'a NATS prefix of 1-32 letters, digits, "_" or "-"' }),
+          ),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    actors: Type.Optional(
+      Type.Object(
+        {
+          /** Bus partitions; every process of a deployment must agree (change only on a drained bus). */
+          partitions: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 1024, expected: 'an integer 1-1024' }),
+          ),
+          /** A dead actor host's partitions are taken over this long after its last renewal. */
+          leaseSeconds: Type.Optional(Seconds),
+          /** How long an HTTP command waits for its actor before answering 503. */
+          commandTimeoutSeconds: Type.Optional(Seconds),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
     dataDir: Type.Optional(Text),
     logLevel: Type.Optional(Type.String({ expected: 'a log level' })),
     operatorToken: Type.Optional(Type.String({ minLength: 1, secret: true, expected: 'a non-empty string' })),

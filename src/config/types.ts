@@ -71,6 +71,17 @@ export interface WatcherConfig {
   readonly startFrom: 'now' | 'beginning';
 }
 
+export interface NatsConfig {
+  /** Namespace on the NATS server: stream `<prefix>_events`, subjects `<prefix>.…`. */
+  readonly prefix: string;
+}
+
+export interface ActorsConfig {
+  readonly partitions: number;
+  readonly leaseSeconds: number;
+  readonly commandTimeoutSeconds: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -78,6 +89,8 @@ export interface Config {
   readonly databaseUrl: string | null;
   /** `null`: in-process bus. */
   readonly natsUrl: string | null;
+  readonly nats: NatsConfig;
+  readonly actors: ActorsConfig;
   /** Absolute path. */
   readonly dataDir: string;
   /** Host with optional port, no scheme, e.g. `localhost:8000`. */

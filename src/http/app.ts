@@ -1,25 +1,30 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { sql, type Kysely } from 'kysely';
-import type { TransactionHost } from '../actors/transaction-host.ts';
+import type { TransactionCommands } from '../actors/commands.ts';
+import type { CustomerCommands } from '../actors/customer-commands.ts';
 import type { Config } from '../config/index.ts';
-import type { Database } from '../db/index.ts';
 import { errorBody, MooringError } from '../errors.ts';
 import type { HorizonAccounts } from '../stellar/horizon-accounts.ts';
-import type { CustomerIntegration } from '../integrations/customer-integration.ts';
 import type { Sep31Integration } from '../integrations/sep31-integration.ts';
 import { sep1Routes } from './sep1.routes.ts';
 import { sep10Routes } from './sep10.routes.ts';
 import { sep12Routes } from './sep12.routes.ts';
 import { sep31Routes } from './sep31.routes.ts';
 import { PATHS } from './urls.ts';
+import type { HttpPorts } from '../read-model/index.ts';
 import { VIEWER_BASE } from '../viewer/api.ts';
 import { viewerRoutes, type ViewerRouteOptions } from './viewer.routes.ts';
 
-export interface AppDeps {
+/**
+ * What the app is built from. No database: reads go through the read model's queries (`HttpPorts`),
+ * changes are commands to actors.
+ */
+export interface AppDeps extends HttpPorts {
   config: Config;
-  db: Kysely<Database>;
-  host: TransactionHost;
+  /** Changes to transactions: commands to their actors, answered over the bus. */
+  commands: TransactionCommands;
+  /** Changes to SEP-12 customers: commands to their actors, answered over the bus. */
+  customerCommands: CustomerCommands;
   horizon: HorizonAccounts;
   /** The only clock of the HTTP layer: tests pass a fixed one. */
   clock?: () => Date;
@@ -29,8 +34,6 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   /** SEP-31 business logic; defaults to the reference integration (decides from config). */
   integration?: Sep31Integration;
-  /** SEP-12 decisions (customer status per type); defaults to the reference integration (format checks). */
-  customerIntegration?: CustomerIntegration;
   /** The machine viewer at /machines (on when config.operatorToken is set): tests poll faster. */
   viewer?: ViewerRouteOptions;
 }
@@ -58,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             : null;
     if (known === null || known.status >= 500) request.log.error({ err: error }, 'request failed');
     const reported = known ?? new MooringError('internal', undefined, {}, { cause: error });
+    // A 503 is temporary by definition: say when to come back.
+    if (reported.status === 503) void reply.header('retry-after', '2');
     return reply.status(reported.status).send(errorBody(reported));
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not found' }));
@@ -65,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_request, reply) => {
     const checks: Record<string, () => Promise<void>> = {
-      database: async () => void (await sql`select 1`.execute(deps.db)),
+      database: deps.databaseReady,
       ...deps.readiness,
     };
     for (const [name, check] of Object.entries(checks)) {

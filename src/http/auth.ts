@@ -1,24 +1,11 @@
-import { MuxedAccount, StrKey } from '@stellar/stellar-sdk';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config/index.ts';
 import { MooringError } from '../errors.ts';
+import { identityOf, type Sep10Identity } from '../sep10/identity.ts';
 import { publicUrls } from './urls.ts';
 
-/** Who a SEP-10 token says the caller is. */
-export interface Sep10Identity {
-  /** The JWT `sub`: `G...`, `G...:<memo>` or `M...`. */
-  sub: string;
-  /** The base `G...` account (for `M...`, its underlying account). */
-  account: string;
-  /** The id memo from `G...:<memo>`, or the mux id of an `M...` account. */
-  memo: string | null;
-  /** The `M...` address when the client authenticated as a muxed account. */
-  muxedAccount: string | null;
-  clientDomain: string | null;
-  /** The challenge transaction hash: one token per challenge. */
-  jti: string;
-}
+export { identityOf, type Sep10Identity };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,25 +58,6 @@ export async function verifySep10Token(
   } catch (error) {
     throw new MooringError('unauthorized', 'invalid or expired token', {}, { cause: error });
   }
-}
-
-export function identityOf(sub: string, jti: string, clientDomain: string | null): Sep10Identity {
-  if (StrKey.isValidMed25519PublicKey(sub)) {
-    const muxed = MuxedAccount.fromAddress(sub, '0');
-    return {
-      sub,
-      account: muxed.baseAccount().accountId(),
-      memo: muxed.id(),
-      muxedAccount: sub,
-      clientDomain,
-      jti,
-    };
-  }
-  const [account = '', memo] = sub.split(':');
-  if (!StrKey.isValidEd25519PublicKey(account) || (memo !== undefined && !/^\d{1,20}$/.test(memo))) {
-    throw new Error(`not a SEP-10 subject: ${sub}`);
-  }
-  return { sub, account, memo: memo ?? null, muxedAccount: null, clientDomain, jti };
 }
 
 /**

@@ -9,7 +9,6 @@ import formbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { redeemChallenge } from '../db/sep10-challenges.repository.ts';
 import { MooringError } from '../errors.ts';
 import type { AppDeps } from './app.ts';
 import { signSep10Token } from './auth.ts';
@@ -116,7 +115,7 @@ export async function sep10Routes(app: FastifyInstance, deps: AppDeps): Promise<
       // The SDK judges time bounds by the real clock, so the replay record expires by the real clock too.
       const realNow = new Date();
       const keepUntil = new Date(verified.acceptableUntil.getTime() + REPLAY_MARGIN_MS);
-      if (!(await redeemChallenge(deps.db, verified.hash, keepUntil, realNow))) {
+      if (!(await deps.challenges.redeem(verified.hash, keepUntil, realNow))) {
         throw new MooringError('bad_request', 'invalid challenge: this challenge was already used');
       }
       const token = await signSep10Token(config, {

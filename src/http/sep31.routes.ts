@@ -1,25 +1,20 @@
 /**
  * SEP-31 (v3.1.0) for the receiving anchor: `GET /info`, `POST /transactions`, `GET /transactions/:id`
  * (and `?id=`), the deprecated `PATCH /transactions/:id`, and `PUT /transactions/:id/callback`.
- * Commands go to the transaction actors through the host; queries read the read model, scoped to the
- * authenticated sending anchor (its SEP-10 `sub`): another anchor's transaction is a 404.
+ * Commands go to the transaction actors over the bus and wait for the actor's answer (a 503 if it does not
+ * come in time); queries read the read model, scoped to the authenticated sending anchor (its SEP-10
+ * `sub`): another anchor's transaction is a 404.
  * @see https://github.com/stellar/stellar-protocol/blob/master/ecosystem/sep-0031.md
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type {
-  PersistedTransaction,
-  TransactionEvent,
-  TransactionInput,
-  TransactionStatus,
-} from '../../machines/index.ts';
-import { EventRejectedError, TransactionNotFoundError, UniquenessError } from '../actors/errors.ts';
+import type { TransactionEvent, TransactionInput } from '../../machines/index.ts';
+import { CommandUnavailableError } from '../actors/commands.ts';
+import type { TransactionReply } from '../actors/messages.ts';
 import type { AssetConfig, Config } from '../config/index.ts';
-import type { TransactionRow } from '../db/index.ts';
-import { customerStatusForType } from '../db/customers.repository.ts';
-import { findTransaction, lastEventSeq, setCallbackUrl } from '../db/transactions.repository.ts';
+import type { TransactionView } from '../read-model/transactions.ts';
 import { checkCallbackUrl } from '../effects/callback-url.ts';
 import { MooringError } from '../errors.ts';
 import { createReferenceSep31Integration } from '../integrations/reference/sep31.ts';
@@ -42,9 +37,8 @@ import {
 import { priceTransaction, stellarAssetId } from './sep31/fees.ts';
 import { newHashMemo } from './sep31/memo.ts';
 import { isRecord, RECEIVER_TYPE, SENDER_TYPE, validatePost } from './sep31/validate-post.ts';
-import { toSep31Transaction } from './sep31.view.ts';
+import { toSep31Transaction } from '../views/sep31-transaction.ts';
 
-const MEMO_CONSTRAINT = 'transactions_stellar_memo_key';
 const MAX_MEMO_ATTEMPTS = 5;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,7 +47,7 @@ const notFound = () => new MooringError('not_found', 'transaction not found');
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
 export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  const { config, db, host } = deps;
+  const { config, queries, commands } = deps;
   const integration: Sep31Integration = deps.integration ?? createReferenceSep31Integration(config);
   const now = () => deps.clock?.() ?? new Date();
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -69,15 +63,15 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
   ];
 
   /** A transaction of the calling sending anchor, or a 404 (unknown and foreign look the same). */
-  async function owned(request: FastifyRequest, id: string | undefined): Promise<TransactionRow> {
+  async function owned(request: FastifyRequest, id: string | undefined): Promise<TransactionView> {
     if (id === undefined || !UUID.test(id)) throw notFound();
-    const row = await findTransaction(db, id, identity(request).sub);
+    const row = await queries.transaction(id, identity(request).sub);
     if (!row) throw notFound();
     return row;
   }
 
-  const view = (row: TransactionRow) => ({
-    transaction: toSep31Transaction(row.status, (row.snapshot as unknown as PersistedTransaction).context),
+  const view = (row: TransactionView) => ({
+    transaction: toSep31Transaction(row.status, row.persisted.context),
   });
 
   // Anonymous on purpose: sending anchors (and SDF's conformance checks) read it before authenticating.
@@ -106,7 +100,7 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
       if (!isRecord(request.body)) throw bad('the request body must be a JSON object');
       const { asset, request: post } = await validatePost(request.body, config, (id, type) =>
         // SEP-12's view: this anchor's customer (account, and memo if the token has one), status per type.
-        customerStatusForType(db, id, { account: caller.account, memo: caller.memo }, type),
+        queries.customerStatus(id, { account: caller.account, memo: caller.memo }, type),
       );
       const pricing = priceTransaction(asset, post.amount);
       if (pricing.amountOut === null) {
@@ -204,18 +198,15 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
       }
       if (row.status === 'pending_transaction_info_update') checkRequestedFields(row, values);
       // One update per request for information: a retried PATCH (same body, same request) is a duplicate.
-      const requestSeq = await lastEventSeq(db, row.id, 'TRANSACTION_INFO_NEEDED');
+      const requestSeq = await queries.lastEventSeq(row.id, 'TRANSACTION_INFO_NEEDED');
       if (requestSeq === null) {
         throw bad(
           `no transaction information was requested for transaction ${row.id} (status ${row.status})`,
         );
       }
       const event: TransactionEvent = { type: 'TRANSACTION_INFO_UPDATED', at: now().toISOString(), values };
-      try {
-        await host.apply({ eventId: `patch:${requestSeq}:${digest(values)}`, transactionId: row.id, event });
-      } catch (error) {
-        throw translateHostError(error, row.status);
-      }
+      const answer = await commanded(commands.send(row.id, `patch:${requestSeq}:${digest(values)}`, event));
+      if (answer.outcome === 'refused') throw refusalError(answer, 'TRANSACTION_INFO_UPDATED');
       return view(await owned(request, row.id));
     },
   );
@@ -236,7 +227,10 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
       if (url.includes('\u0000')) throw bad('callback url must not contain NUL characters');
       const problem = await checkCallbackUrl(url, { sandbox: config.sandbox });
       if (problem !== null) throw bad(problem);
-      if (!(await setCallbackUrl(db, row.id, identity(request).sub, url))) throw notFound();
+      const answer = await commanded(
+        commands.registerCallback(row.id, identity(request).sub, url, randomUUID()),
+      );
+      if (answer.outcome === 'refused') throw refusalError(answer, null);
       return reply.status(204).send(null);
     },
   );
@@ -279,44 +273,45 @@ function infoOf(asset: AssetConfig, config: Pick<Config, 'sep12'>) {
 }
 
 /**
- * Creates the transaction and assigns its receiving account and a fresh hash memo in one step. The unique
- * index on (account, memo type, memo) refuses a colliding memo; we then draw another (bounded).
+ * Creates the transaction and assigns its receiving account and a fresh hash memo in one step. The actor
+ * refuses a memo another transaction has (the unique index backs it); we then draw another (bounded).
  */
 async function createWithUniqueMemo(deps: AppDeps, input: TransactionInput, asset: AssetConfig, at: Date) {
   for (let attempt = 1; ; attempt++) {
     const memo = newHashMemo();
-    try {
-      await deps.host.create(input, {
-        eventId: 'create',
-        then: [
-          {
-            type: 'ACCOUNT_ASSIGNED',
-            at: at.toISOString(),
-            stellarAccountId: asset.distributionAccount,
-            stellarMemoType: memo.type,
-            stellarMemo: memo.value,
-          },
-        ],
-      });
-      return memo;
-    } catch (error) {
-      if (error instanceof UniquenessError && error.constraint === MEMO_CONSTRAINT) {
-        if (attempt < MAX_MEMO_ATTEMPTS) continue;
-        throw new MooringError(
-          'conflict',
-          'could not assign a unique memo; please retry',
-          {},
-          { cause: error },
-        );
-      }
-      throw translateHostError(error, null);
-    }
+    const answer = await commanded(
+      deps.commands.create(input, [
+        {
+          type: 'ACCOUNT_ASSIGNED',
+          at: at.toISOString(),
+          stellarAccountId: asset.distributionAccount,
+          stellarMemoType: memo.type,
+          stellarMemo: memo.value,
+        },
+      ]),
+    );
+    if (answer.outcome !== 'refused') return memo;
+    if (answer.code === 'memo_taken' && attempt < MAX_MEMO_ATTEMPTS) continue;
+    if (answer.code === 'memo_taken')
+      throw new MooringError('conflict', 'could not assign a unique memo; please retry');
+    throw refusalError(answer, null);
+  }
+}
+
+/** The actor's answer, or a 503 when it did not come in time. */
+async function commanded(pending: Promise<TransactionReply>): Promise<TransactionReply> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof CommandUnavailableError)
+      throw new MooringError('busy', undefined, {}, { cause: error });
+    throw error;
   }
 }
 
 /** Every field asked for (and not optional) must be given; nothing that was not asked for. */
-function checkRequestedFields(row: TransactionRow, values: Record<string, string>) {
-  const requested = (row.snapshot as unknown as PersistedTransaction).context.requiredInfoUpdates ?? {};
+function checkRequestedFields(row: TransactionView, values: Record<string, string>) {
+  const requested = row.persisted.context.requiredInfoUpdates ?? {};
   const unexpected = Object.keys(values).filter((name) => !Object.hasOwn(requested, name));
   if (unexpected.length > 0) throw bad(`fields not requested for this transaction: ${unexpected.join(', ')}`);
   const missing = Object.entries(requested)
@@ -330,17 +325,24 @@ function digest(values: Record<string, string>): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** The host's refusals are the client's problem (4xx), never a 500. */
-function translateHostError(error: unknown, status: TransactionStatus | null): unknown {
-  if (error instanceof EventRejectedError) {
-    return bad(
-      error.eventType === 'TRANSACTION_INFO_UPDATED'
-        ? `transaction is not awaiting transaction information (status ${error.status}); ` +
-            'PATCH is only accepted in pending_transaction_info_update'
-        : `the transaction cannot take this request in status ${status ?? error.status}`,
-    );
+/** The actor's refusals are the client's problem (4xx), never a 500. */
+function refusalError(
+  answer: Extract<TransactionReply, { outcome: 'refused' }>,
+  eventType: string | null,
+): MooringError {
+  switch (answer.code) {
+    case 'not_found':
+      return notFound();
+    case 'rejected':
+      return bad(
+        eventType === 'TRANSACTION_INFO_UPDATED'
+          ? `transaction is not awaiting transaction information (status ${answer.status}); ` +
+              'PATCH is only accepted in pending_transaction_info_update'
+          : `the transaction cannot take this request in status ${answer.status}`,
+      );
+    case 'late':
+      return new MooringError('busy');
+    default:
+      return new MooringError('conflict', answer.reason);
   }
-  if (error instanceof TransactionNotFoundError) return notFound();
-  if (error instanceof UniquenessError) return new MooringError('conflict', undefined, {}, { cause: error });
-  return error;
 }

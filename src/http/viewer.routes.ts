@@ -22,12 +22,6 @@ import {
 import { viewerAssets, type ViewerAsset, type ViewerAssets } from '../viewer/bundle.ts';
 import { createLiveFeed, POLL_INTERVAL_MS, sameCounts, type LiveUpdate } from '../viewer/live.ts';
 import { viewerMachines } from '../viewer/machines.ts';
-import {
-  readCounts,
-  readRecentTransitions,
-  readTransaction,
-  readTransitionsSince,
-} from '../viewer/read-model.ts';
 import type { AppDeps } from './app.ts';
 import { operatorAuth, operatorCookiePlugin } from './operator-auth.ts';
 
@@ -88,7 +82,7 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
     return;
   }
 
-  const { db } = deps;
+  const views = deps.viewerQueries;
   const now = () => deps.clock?.() ?? new Date();
   const assets = deps.viewer?.assets ?? viewerAssets;
   const auth = operatorAuth({
@@ -103,8 +97,8 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
   // streams end and close() does not wait on them.
   const feed = createLiveFeed({
     reader: {
-      counts: () => readCounts(db, now()),
-      transitionsSince: (afterId, limit) => readTransitionsSince(db, afterId, limit),
+      counts: () => views.counts(now()),
+      transitionsSince: (afterId, limit) => views.transitionsSince(afterId, limit),
     },
     pollIntervalMs: deps.viewer?.pollIntervalMs ?? POLL_INTERVAL_MS,
     onError: (error) => app.log.warn({ err: error }, 'machine viewer: live poll failed'),
@@ -187,7 +181,7 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
       return machines;
     });
 
-    api.get(local(VIEWER_PATHS.counts), { schema: hidden }, async () => readCounts(db, now()));
+    api.get(local(VIEWER_PATHS.counts), { schema: hidden }, async () => views.counts(now()));
 
     // A wildcard, not `:id`: the router would answer an over-long parameter 404 before we can say 400.
     api.get(`${local(VIEWER_PATHS.transaction)}*`, { schema: hidden }, async (request) => {
@@ -195,7 +189,7 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
       if (!TRANSACTION_ID.test(id)) {
         throw new MooringError('bad_request', 'not a transaction id: at most 64 letters, digits, . _ : -');
       }
-      const transaction = await readTransaction(db, id);
+      const transaction = await views.transaction(id);
       if (!transaction) throw new MooringError('not_found', 'transaction not found');
       return transaction;
     });
@@ -250,14 +244,14 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
         });
 
         try {
-          const counts = await readCounts(db, now());
+          const counts = await views.counts(now());
           await sendCounts(counts);
           committed = true;
           floor = BigInt(counts.latestEventId);
           const last = stream.lastEventId;
           const missed = isEventId(last)
-            ? await readTransitionsSince(db, last, REPLAY_LIMIT)
-            : await readRecentTransitions(db, RECENT_LIMIT);
+            ? await views.transitionsSince(last, REPLAY_LIMIT)
+            : await views.recentTransitions(RECENT_LIMIT);
           for (const transition of missed) {
             await stream.send({ id: transition.id, event: 'transition', data: transition });
             if (BigInt(transition.id) > floor) floor = BigInt(transition.id);

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
-import type { Sep31Transaction } from '../http/sep31.view.ts';
+import type { Sep31Transaction } from '../views/sep31-transaction.ts';
 import { createHttpRails } from './http-rails.ts';
 import { createReferenceRails } from './reference/rails.ts';
 

@@ -1,6 +1,6 @@
 import type { FeeDetails, MemoType } from '../../machines/index.ts';
 import type { AssetConfig } from '../config/index.ts';
-import type { Sep10Identity } from '../http/auth.ts';
+import type { Sep10Identity } from '../sep10/identity.ts';
 
 /**
  * The anchor's SEP-31 business logic, as the SEP-31 routes call it. Mirrors Polaris's

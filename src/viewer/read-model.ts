@@ -188,3 +188,20 @@ export function edgesTaken(
     .filter((e) => e.event === eventType && related(e.from, before) && related(e.to, after))
     .map((e) => e.id);
 }
+
+/** The viewer's queries, bound to a database: what the HTTP layer gets instead of the database. */
+export interface ViewerQueries {
+  counts(now: Date): Promise<ViewerCounts>;
+  transitionsSince(afterId: string, limit: number): Promise<ViewerTransition[]>;
+  recentTransitions(limit: number): Promise<ViewerTransition[]>;
+  transaction(id: string): Promise<ViewerTransaction | undefined>;
+}
+
+export function viewerQueries(db: Kysely<Database>): ViewerQueries {
+  return {
+    counts: (now) => readCounts(db, now),
+    transitionsSince: (afterId, limit) => readTransitionsSince(db, afterId, limit),
+    recentTransitions: (limit) => readRecentTransitions(db, limit),
+    transaction: (id) => readTransaction(db, id),
+  };
+}

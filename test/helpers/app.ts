@@ -4,13 +4,22 @@ import { join } from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
+import { startActorHost, type ActorHost } from '../../src/actors/actor-host.ts';
+import { createTransactionCommands } from '../../src/actors/commands.ts';
+import { createCustomerActors } from '../../src/actors/customer-actors.ts';
+import { createCustomerCommands } from '../../src/actors/customer-commands.ts';
 import { createTransactionHost, type TransactionHost } from '../../src/actors/transaction-host.ts';
+import { createInProcessBus, silentLogger, type EventBus } from '../../src/bus/index.ts';
 import { loadConfig, type Config, type ConfigFile } from '../../src/config/index.ts';
 import type { Database } from '../../src/db/index.ts';
+import { actorMessageHandler, startOutboxRelay, type OutboxRelay } from '../../src/effects/index.ts';
 import { buildApp, type AppDeps } from '../../src/http/app.ts';
 import { signSep10Token } from '../../src/http/auth.ts';
 import type { HorizonAccounts } from '../../src/stellar/horizon-accounts.ts';
-import { testDatabases } from './database.ts';
+import type { CustomerIntegration } from '../../src/integrations/customer-integration.ts';
+import { payoutCustomerTypes } from '../../src/workers/index.ts';
+import { testDatabases, type TestDatabase } from './database.ts';
+import { httpPorts } from '../../src/read-model/index.ts';
 
 /** Keys of the test world. Sending anchor "acme" is contracted; "stranger" is not. */
 export const KEYS = {
@@ -92,40 +101,99 @@ export interface TestApp {
   app: FastifyInstance;
   config: Config;
   db: Kysely<Database>;
+  /** Applies events directly (fixtures); the app's own commands go over `bus` to `actors`. */
   host: TransactionHost;
+  bus: EventBus;
+  actors: ActorHost;
+  /** Publishes the messages actors send each other (`actor_message` effects). */
+  messages: OutboxRelay;
   close(): Promise<void>;
 }
 
-/** The real app on a fresh PGlite database, driven with `app.inject`. */
+/** A log that keeps nothing (the actor host's chatter in tests). */
+export const quietLog = { warn: () => {}, error: () => {}, info: () => {}, debug: () => {} };
+
+/** The real app on a fresh PGlite database, its own in-process bus and actor host, driven with `app.inject`. */
 export async function buildTestApp(
-  options: { file?: ConfigFile; env?: Record<string, string>; horizon?: HorizonAccounts } & Partial<
-    Pick<AppDeps, 'clock' | 'integration' | 'customerIntegration'>
-  > = {},
+  options: {
+    file?: ConfigFile;
+    env?: Record<string, string>;
+    horizon?: HorizonAccounts;
+    /** Default PGlite. */
+    database?: TestDatabase;
+    /** SEP-12 decisions of the customer actors; default the reference integration. */
+    customerIntegration?: CustomerIntegration;
+  } & Partial<Pick<AppDeps, 'clock' | 'integration'>> = {},
 ): Promise<TestApp> {
   const { config, cleanup } = await testConfig(options.file, options.env);
-  const database = await testDatabases()[0]!.open();
-  const host = createTransactionHost({ db: database.db });
+  const database = await (options.database ?? testDatabases()[0]!).open();
+  // Knows the SEP-12 types, so a CUSTOMER_INFO_NEEDED applied here tells the customers like the actors do.
+  const host = createTransactionHost({ db: database.db, sep12: config.sep12 });
+  const bus = createInProcessBus({ logger: silentLogger });
+  const actors = startActorHost({
+    db: database.db,
+    bus,
+    transactions: { payoutCustomerTypes: payoutCustomerTypes(config), sep12: config.sep12 },
+    customers: createCustomerActors({
+      sep12: config.sep12,
+      ...(options.customerIntegration && { integration: options.customerIntegration }),
+      ...(options.clock && { clock: options.clock }),
+    }),
+    log: quietLog,
+    ...(options.clock && { clock: options.clock }),
+  });
+  const messages = startOutboxRelay({
+    db: database.db,
+    handlers: { actor_message: actorMessageHandler(bus) },
+    workerId: 'test-messages',
+    intervalMs: 50,
+    batchSize: 100,
+    leaseMs: 10_000,
+    maxAttempts: 100,
+    backoff: { initialMs: 50, factor: 2, maxMs: 1_000 },
+    wake: bus.signals('outbox.actor_message'),
+    log: quietLog,
+  });
   const noHorizon: HorizonAccounts = {
     loadAccount: () => Promise.reject(new Error('no Horizon in this test')),
   };
   const app = await buildApp({
     config,
-    db: database.db,
-    host,
+    ...httpPorts(database.db, config, { ...(options.clock && { clock: options.clock }) }),
+    commands: createTransactionCommands(bus, { ...(options.clock && { clock: options.clock }) }),
+    customerCommands: createCustomerCommands(bus),
     horizon: options.horizon ?? noHorizon,
     ...(options.clock && { clock: options.clock }),
     ...(options.integration && { integration: options.integration }),
-    ...(options.customerIntegration && { customerIntegration: options.customerIntegration }),
   });
   return {
     app,
     config,
     db: database.db,
     host,
+    bus,
+    actors,
+    messages,
     async close() {
       await app.close();
+      // Before the actors: a publish in flight waits for them to apply it.
+      await messages.stop();
+      await actors.stop();
+      await bus.close();
       await database.close();
       await cleanup();
     },
   };
+}
+
+/**
+ * Polls `check` until it holds: what actors tell each other (through the outbox and the bus) lands a
+ * moment after the command that caused it answered.
+ */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

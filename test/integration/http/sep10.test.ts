@@ -24,6 +24,9 @@ import { isPublicAddress } from '../../../src/net/address-policy.ts';
 import { createHorizonAccounts } from '../../../src/stellar/horizon-accounts-sdk.ts';
 import { startFakeHorizon, type FakeHorizon } from '../../fakes/fake-horizon.ts';
 import { buildTestApp, KEYS, testConfigFile, type TestApp } from '../../helpers/app.ts';
+import { httpPorts } from '../../../src/read-model/index.ts';
+import { createTransactionCommands } from '../../../src/actors/commands.ts';
+import { createCustomerCommands } from '../../../src/actors/customer-commands.ts';
 
 const HOME = 'localhost:8000';
 const PASSPHRASE = Networks.TESTNET;
@@ -458,8 +461,9 @@ describe('POST /auth (token)', () => {
   it('agrees across HTTP instances sharing the database: one token per challenge, even concurrently', async () => {
     const other = await buildApp({
       config: t.config,
-      db: t.db,
-      host: t.host,
+      ...httpPorts(t.db, t.config),
+      commands: createTransactionCommands(t.bus),
+      customerCommands: createCustomerCommands(t.bus),
       horizon: createHorizonAccounts(horizon.url),
     });
     try {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { createTransactionCommands } from '../../../src/actors/commands.ts';
+import { createCustomerCommands } from '../../../src/actors/customer-commands.ts';
 import { buildApp } from '../../../src/http/app.ts';
 import type {
   Sep31Integration,
@@ -10,6 +12,7 @@ import type {
 import { createReferenceSep31Integration } from '../../../src/integrations/reference/sep31.ts';
 import { buildTestApp, KEYS, testConfigFile, tokenFor, type TestApp } from '../../helpers/app.ts';
 import type { ConfigFile } from '../../../src/config/index.ts';
+import { httpPorts } from '../../../src/read-model/index.ts';
 
 /** An integration whose answers the test sets, recording what it was asked. */
 function scriptedIntegration() {
@@ -48,8 +51,9 @@ describe('SEP-31 with an integration', () => {
     t = await buildTestApp({ file: { ...testConfigFile(), sep12: { types: {} } } as ConfigFile });
     app = await buildApp({
       config: t.config,
-      db: t.db,
-      host: t.host,
+      ...httpPorts(t.db, t.config),
+      commands: createTransactionCommands(t.bus),
+      customerCommands: createCustomerCommands(t.bus),
       horizon: { loadAccount: () => Promise.reject(new Error('no Horizon')) },
       integration: scripted.integration,
     });

@@ -7,6 +7,10 @@ import type { TransactionEvent } from '../../../machines/index.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
 import { testConfig, testConfigFile } from '../../helpers/app.ts';
 import type { OpenTestDatabase, TestDatabase } from '../../helpers/database.ts';
+import { httpPorts } from '../../../src/read-model/index.ts';
+import { createTransactionCommands } from '../../../src/actors/commands.ts';
+import { createCustomerCommands } from '../../../src/actors/customer-commands.ts';
+import { createInProcessBus, silentLogger } from '../../../src/bus/index.ts';
 
 export const OPERATOR_TOKEN = 'operator-token-for-the-viewer-tests';
 export const OPERATOR = { authorization: `Bearer ${OPERATOR_TOKEN}` };
@@ -40,10 +44,12 @@ export async function viewerWorld(
   const db = await database.open();
   const host = createTransactionHost({ db: db.db });
   let offset = 0;
+  const bus = createInProcessBus({ logger: silentLogger });
   const app = await buildApp({
     config,
-    db: db.db,
-    host,
+    ...httpPorts(db.db, config),
+    commands: createTransactionCommands(bus),
+    customerCommands: createCustomerCommands(bus),
     horizon: { loadAccount: () => Promise.reject(new Error('no Horizon in this test')) },
     clock: () => new Date(Date.now() + offset),
     viewer: { pollIntervalMs: 20 },
