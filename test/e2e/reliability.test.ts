@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StellarPayment } from '../../machines/index.ts';
-import { createNatsBus, type EventBus } from '../../src/bus/index.ts';
+import { transactionEventMessage } from '../../src/actors/messages.ts';
+import { createNatsBus, silentLogger, type BusMessage, type EventBus } from '../../src/bus/index.ts';
 import { payoutRequestEventId } from '../../src/workers/execute-outgoing.ts';
 import { KEYS } from '../helpers/app.ts';
 import { startPrivateNatsServer, type PrivateNatsServer } from '../helpers/nats.ts';
@@ -32,7 +32,10 @@ const DISTRIBUTION = KEYS.distribution.publicKey();
  * Crashes and outages against real processes: each scenario a fresh PostgreSQL database, the roles as
  * `mooring` child processes, the fake Horizon in this process. SIGKILL is a crash: no shutdown hook runs.
  *
- * Leases. A killed process leaves its leases behind: the watcher's (`watcher_leases`, 30 s) and the
+ * Crash points. `MOORING_CRASH_AT=<point>:<n>` makes a process SIGKILL itself the n-th time it reaches a
+ * named point (`src/crash-points.ts`), so a crash lands exactly in the window a test is about.
+ *
+ * Leases. A killed process leaves its leases behind: the watcher's (`leases`, 30 s) and the
  * payout relay's claims (`outbox.claim_expires_at`, `workers.payoutLeaseSeconds`, 120 s by default, and
  * it cannot be set to 60 s or less: the payout relay's handler timeout is a fixed 60 s and must be
  * shorter). Rather than wait, the tests play the clock: after a kill they move the dead process's lease
@@ -55,7 +58,7 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
   /** Expires every lease a SIGKILLed watcher left behind (the 30 s would pass, we do not wait). */
   async function expireWatcherLeases(w: World) {
     await w.db
-      .updateTable('watcher_leases')
+      .updateTable('leases')
       .set({ expires_at: new Date(Date.now() - 1000) })
       .execute();
   }
@@ -72,8 +75,25 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
     return rows.length;
   }
 
-  async function startWatcher(w: World, name: string): Promise<WorldProcess> {
-    const watcher = await w.start(name, ['watch-transactions']);
+  /** The actor host process that applies what the others publish. */
+  async function startActors(
+    w: World,
+    name = 'actors',
+    env: Record<string, string> = {},
+  ): Promise<WorldProcess> {
+    const actors = await w.start(name, ['actors'], env);
+    await waitUntil(`${name} to start`, () => actors.output().includes('mooring started'), {
+      diagnostics: () => outputs(w.processes),
+    });
+    return actors;
+  }
+
+  async function startWatcher(
+    w: World,
+    name: string,
+    env: Record<string, string> = {},
+  ): Promise<WorldProcess> {
+    const watcher = await w.start(name, ['watch-transactions'], env);
     await waitUntil(`${name} to watch`, () => watcher.output().includes('watching payments'), {
       diagnostics: () => outputs(w.processes),
     });
@@ -117,9 +137,17 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
     const w = world;
     const transactions = await createAwaitingTransactions(w.host, 30);
     const ids = transactions.map((t) => t.id);
+    await startActors(w);
     const first = await startWatcher(w, 'watcher-1');
 
-    const payments = transactions.map((t) => pay(w.horizon, t)); // the burst: 30 ledgers at once
+    // The burst: 30 ledgers a few milliseconds apart, so the watcher takes them in several batches.
+    const payments: BuiltTransaction[] = [];
+    const paying = (async () => {
+      for (const t of transactions) {
+        payments.push(pay(w.horizon, t));
+        await pause(20);
+      }
+    })();
     let atKill = 0;
     await waitUntil(
       'about a third of the burst credited',
@@ -131,6 +159,7 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
     const credited = await countWithStatus(w.db, ids, 'pending_receiver');
     // The scenario's premise: the crash left part of the burst unprocessed.
     expect(credited, `credited at kill: ${atKill}`).toBeLessThan(30);
+    await paying;
 
     await expireWatcherLeases(w);
     const second = await startWatcher(w, 'watcher-2');
@@ -161,11 +190,137 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
     expect(await third.stop('SIGTERM')).toBe(0);
   }, 90_000);
 
+  it('kill -9 of the watcher between publishing a page and committing its cursor: each credited once', async () => {
+    world = await startWorld({ database: postgres!, natsUrl: natsUrl! });
+    const w = world;
+    const transactions = await createAwaitingTransactions(w.host, 20);
+    const ids = transactions.map((t) => t.id);
+    await startActors(w);
+    // The watcher dies right after its first page of credits is on the bus, before that page's cursor.
+    const first = await startWatcher(w, 'watcher-1', { MOORING_CRASH_AT: 'watcher.published:1' });
+    const cursorBefore = await storedCursor(w);
+    const payments = transactions.map((t) => pay(w.horizon, t));
+    await waitUntil('the watcher to crash', () => first.child.signalCode === 'SIGKILL', {
+      diagnostics: () => outputs(w.processes),
+    });
+    // The crash's premise: credits on the bus (the actors apply them), the cursor not moved past them.
+    await waitUntil('the published credits to be applied', async () =>
+      (await countWithStatus(w.db, ids, 'pending_receiver')) > 0 ? true : undefined,
+    );
+    expect(await storedCursor(w)).toBe(cursorBefore);
+
+    await expireWatcherLeases(w);
+    await startWatcher(w, 'watcher-2');
+    await waitUntil(
+      'all 20 credited',
+      async () => (await countWithStatus(w.db, ids, 'pending_receiver')) === 20,
+      {
+        diagnostics: () => outputs(w.processes),
+      },
+    );
+    await expectEachCreditedOnce(w, transactions, payments);
+  }, 90_000);
+
+  it('two actor hosts share the partitions; kill -9 of one mid-batch: every event once, in order, no gaps', async () => {
+    world = await startWorld({
+      database: postgres!,
+      natsUrl: natsUrl!,
+      config: { actors: { leaseSeconds: 2 } },
+    });
+    const w = world;
+    const transactions = await createAwaitingTransactions(w.host, 24);
+    // actors-1 dies inside its 3rd commit: written, not committed; its partitions wait for their leases.
+    const doomed = await startActors(w, 'actors-1', { MOORING_CRASH_AT: 'actors.committing:3' });
+    const survivor = await startActors(w, 'actors-2');
+    await waitUntil('both hosts to own partitions', async () => {
+      const holders = await w.db
+        .selectFrom('leases')
+        .select('holder')
+        .where('name', 'like', `actors:${w.natsPrefix}_events:%`)
+        .where('name', 'not like', '%:member:%')
+        .where('expires_at', '>', new Date())
+        .execute();
+      return new Set(holders.map((h) => h.holder)).size === 2 ? true : undefined;
+    });
+    const publisher = await createNatsBus({ url: natsUrl!, prefix: w.natsPrefix, logger: silentLogger });
+    bus = publisher;
+
+    // Per transaction, in this order: the payment, a hold, five partial refunds (they need the funds).
+    const at = new Date().toISOString();
+    const streams: BusMessage[][] = transactions.map((t, i) => [
+      transactionEventMessage(t.id, `pay-${t.id}`, {
+        type: 'PAYMENT_RECEIVED',
+        at,
+        payment: {
+          operationId: `${8_000_000 + i}`,
+          transactionHash: randomUUID().replaceAll('-', '').padEnd(64, '0'),
+          amount: t.amountIn,
+          assetCode: 'USDC',
+          assetIssuer: KEYS.issuer.publicKey(),
+          createdAt: at,
+        },
+      }),
+      transactionEventMessage(t.id, `hold-${t.id}`, { type: 'ERROR', at, message: 'hold' }),
+      ...Array.from({ length: 5 }, (_, r) =>
+        transactionEventMessage(t.id, `refund-${r}-${t.id}`, {
+          type: 'REFUND_SENT',
+          at,
+          refund: { id: `r${r}`, amount: '1', fee: '0.1' },
+        }),
+      ),
+    ]);
+    // Interleaved, step by step, so every commit holds several transactions and the crash lands mid-stream.
+    for (let step = 0; step < streams[0]!.length; step++) {
+      await publisher.publishMany(streams.map((stream) => stream[step]!));
+    }
+
+    await waitUntil('actors-1 to crash mid-batch', () => doomed.child.signalCode === 'SIGKILL', {
+      diagnostics: () => outputs(w.processes),
+    });
+    const finalVersion = 2 + streams[0]!.length;
+    await waitUntil(
+      "every event applied (the survivor took the dead host's partitions over)",
+      async () => {
+        const rows = await w.db
+          .selectFrom('transactions')
+          .select('version')
+          .where(
+            'id',
+            'in',
+            transactions.map((t) => t.id),
+          )
+          .execute();
+        return rows.every((row) => row.version === finalVersion) ? true : undefined;
+      },
+      { timeoutMs: 45_000, diagnostics: () => outputs(w.processes) },
+    );
+    for (const [t, transaction] of transactions.entries()) {
+      const log = await w.db
+        .selectFrom('transaction_events')
+        .select(['seq', 'event_id'])
+        .where('transaction_id', '=', transaction.id)
+        .orderBy('seq')
+        .execute();
+      expect(log.map((e) => e.seq)).toEqual(Array.from({ length: finalVersion }, (_, i) => i + 1));
+      expect(log.slice(2).map((e) => e.event_id)).toEqual(streams[t]!.map((m) => m.id));
+    }
+    const row = await w.db
+      .selectFrom('transactions')
+      .select(['amount_out', 'refunds'])
+      .where('id', '=', transactions[0]!.id)
+      .executeTakeFirstOrThrow();
+    expect(row.amount_out).toBe('93.0000000');
+    expect(await w.db.selectFrom('refused_messages').selectAll().execute()).toEqual([]);
+    expect(survivor.child.exitCode).toBeNull(); // still running, owning everything
+    expect(await survivor.stop('SIGTERM')).toBe(0);
+  }, 90_000);
+
   it('dropped and silent Horizon stream mid-burst: every payment credited exactly once', async () => {
     world = await startWorld({ database: postgres!, natsUrl: natsUrl! });
     const w = world;
     const transactions = await createAwaitingTransactions(w.host, 20);
     const ids = transactions.map((t) => t.id);
+    await startActors(w);
     const watcher = await startWatcher(w, 'watcher');
     const payments: BuiltTransaction[] = [];
 
@@ -258,27 +413,19 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
       });
     }
 
-    // Hold the transactions' rows: the worker can book each payout at the rails (its own table, its own
-    // commit), but applying the answer waits for the row lock. So the crash lands exactly in the window.
-    const locker = new pg.Client({ connectionString: w.databaseUrl });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('SELECT id FROM transactions WHERE id = ANY($1) FOR NO KEY UPDATE', [ids]);
-      const worker = await w.start('payouts-1', ['execute-outgoing', '--loop', '--interval', '1']);
-      await waitUntil('every payout booked at the rails', async () => (await railsBookings(w)).count === 10, {
-        diagnostics: () => outputs(w.processes),
-      });
-      worker.child.kill('SIGKILL');
-      expect(await worker.stop()).toBeNull();
-    } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
-    }
+    await startActors(w);
+    // The worker dies right after the rails booked a payout, before its answer is on the bus.
+    const worker = await w.start('payouts-1', ['execute-outgoing', '--loop', '--interval', '1'], {
+      MOORING_CRASH_AT: 'payout.booked:1',
+    });
+    await waitUntil('the worker to crash after a booking', () => worker.child.signalCode === 'SIGKILL', {
+      diagnostics: () => outputs(w.processes),
+    });
+    expect((await railsBookings(w)).count).toBeGreaterThan(0);
     // The window: paid at the rails, the answer never applied, the claims held by a dead process.
     expect(await countWithStatus(w.db, ids, 'completed')).toBe(0);
     const keysBefore = (await railsBookings(w)).byTransaction;
-    expect(await expirePayoutClaims(w)).toBe(10);
+    expect(await expirePayoutClaims(w)).toBeGreaterThan(0);
 
     // The lease "expired": a new worker takes the rows over and sends the SAME idempotency key, so the
     // rails answer with the first booking instead of paying again.
@@ -288,7 +435,8 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
     });
     const after = await railsBookings(w);
     expect(after.count).toBe(10);
-    expect(after.byTransaction).toEqual(keysBefore);
+    // Those booked before the crash kept their one booking: the retry used the same key.
+    for (const [id, keys] of keysBefore) expect(after.byTransaction.get(id)).toEqual(keys);
     const completions = await eventCounts(w.db, 'PAYOUT_COMPLETED');
     expect(ids.map((id) => completions.get(id))).toEqual(ids.map(() => 1));
     const claims = await w.db
@@ -296,7 +444,7 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
       .select(['state', 'attempts'])
       .where('kind', '=', 'execute_payout')
       .execute();
-    expect(claims).toEqual(ids.map(() => ({ state: 'done', attempts: 2 })));
+    expect(claims.every((claim) => claim.state === 'done')).toBe(true);
     expect(await restarted.stop('SIGTERM')).toBe(0);
   }, 90_000);
 
@@ -305,6 +453,7 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
     const w = world;
     const transactions = await createAwaitingTransactions(w.host, 64);
     const ids = transactions.map((t) => t.id);
+    await startActors(w);
 
     // Each round: start the worker, kill it 150–600 ms into its work (requesting payouts, calling the
     // rails, applying answers: wherever it is), then let the claims it held expire. A kill after the rails
@@ -356,14 +505,13 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
     const server = nats;
     const transactions = await createAwaitingTransactions(w.host, 30);
     const ids = transactions.map((t) => t.id);
-    const actors = await w.start('actors', ['actors']);
-    await waitUntil('actors to start', () => actors.output().includes('mooring started'), {
-      diagnostics: () => outputs(w.processes),
-    });
+    const actors = await startActors(w);
     const publisher = await createNatsBus({
       url: server.url,
+      prefix: w.natsPrefix,
       reconnectTimeWaitMs: 200,
       publishTimeoutMs: 1_000,
+      logger: silentLogger,
     });
     bus = publisher;
 
@@ -376,16 +524,16 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
         assetIssuer: KEYS.issuer.publicKey(),
         createdAt: new Date().toISOString(),
       };
-      return {
-        eventId: `payment-${payment.operationId}`,
-        transactionId: t.id,
-        event: { type: 'PAYMENT_RECEIVED' as const, at: new Date().toISOString(), payment },
-      };
+      return transactionEventMessage(t.id, `payment-${payment.operationId}`, {
+        type: 'PAYMENT_RECEIVED',
+        at: new Date().toISOString(),
+        payment,
+      });
     });
     /** Publishes until the server acknowledges (a publish during the outage fails; same event id again). */
     async function publishSurely(envelope: (typeof envelopes)[number]) {
       await waitUntil(
-        `publish of ${envelope.eventId}`,
+        `publish of ${envelope.id}`,
         () =>
           publisher.publish(envelope).then(
             () => true,
@@ -417,7 +565,7 @@ describe.skipIf(!postgres || !natsUrl)('reliability with real processes (Postgre
       .where('event_type', '=', 'PAYMENT_RECEIVED')
       .execute();
     expect(rows.map((r) => `${r.transaction_id}/${r.event_id}`).sort()).toEqual(
-      envelopes.map((e) => `${e.transactionId}/${e.eventId}`).sort(),
+      envelopes.map((e) => `${e.to.slice('transaction:'.length)}/${e.id}`).sort(),
     );
     expect(await actors.stop('SIGTERM')).toBe(0);
   }, 90_000);

@@ -22,6 +22,7 @@ import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
 import type { BuiltTransaction } from '../fakes/horizon-records.ts';
 import { KEYS, testConfigFile } from '../helpers/app.ts';
 import { testDatabases, type TestDatabase } from '../helpers/database.ts';
+import { deleteStreams, uniqueTestName } from '../helpers/nats.ts';
 import { startMooringProcess, type RunningProcess } from '../helpers/process.ts';
 
 export { natsUrlForTests } from '../helpers/nats.ts';
@@ -69,9 +70,11 @@ export interface World {
   /** Connection string of the world's fresh database. */
   databaseUrl: string;
   configPath: string;
+  /** The world's own NATS namespace (`NATS_PREFIX` of its processes), so worlds never share a stream. */
+  natsPrefix: string;
   host: TransactionHost;
   /**
-   * Starts `mooring <args>` with this world's DATABASE_URL, MOORING_CONFIG, NATS_URL (if any), 1 s worker
+   * Starts `mooring <args>` with this world's DATABASE_URL, MOORING_CONFIG, NATS_URL and NATS_PREFIX (if any), 1 s worker
    * intervals and a data folder of its own (`<dir>/data-<name>`), plus `env`.
    */
   start(name: string, args: string[], env?: Record<string, string>): Promise<WorldProcess>;
@@ -94,9 +97,13 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), 'mooring-e2e-'));
   const opened = await options.database.open();
   const processes: WorldProcess[] = [];
+  const natsPrefix = uniqueTestName('e2e');
   let horizon: FakeHorizon | undefined;
   const close = async () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    if (options.natsUrl !== undefined) {
+      await deleteStreams(options.natsUrl, [`${natsPrefix}_events`]).catch(() => undefined);
+    }
     await horizon?.close();
     await opened.close();
     await rm(dir, { recursive: true, force: true });
@@ -116,6 +123,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       db: opened.db,
       databaseUrl,
       configPath,
+      natsPrefix,
       host: createTransactionHost({ db: opened.db }),
       processes,
       async start(name, args, env = {}) {
@@ -129,7 +137,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
           MOORING_DATA_DIR: dataDir,
           EXECUTE_OUTGOING_INTERVAL: '1',
           POLL_OUTGOING_INTERVAL: '1',
-          ...(options.natsUrl !== undefined && { NATS_URL: options.natsUrl }),
+          ...(options.natsUrl !== undefined && { NATS_URL: options.natsUrl, NATS_PREFIX: natsPrefix }),
           ...env,
         });
         const process_: WorldProcess = { ...running, name, dataDir };
