@@ -1,28 +1,36 @@
 /**
- * The two deployments the benchmark measures, each opened the way `src/main.ts` composes them (database
- * migrated, bus created, bus events routed to the actor host):
- * - `embedded`: PGlite on disk in a temporary folder (the default data dir layout) + in-process bus;
- * - `postgres+nats`: a fresh database `mooring_bench_<hex>` on the server of `DATABASE_URL` (default
- *   `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards, + NATS JetStream (`NATS_URL`,
- *   default `nats://127.0.0.1:4222`) on a stream of its own, deleted afterwards.
- * A service that cannot be reached makes its environment `skipped`, with the reason.
+ * The two deployments the benchmark measures. Each is a config file and a set of environment variables,
+ * read by `loadConfig` exactly as `mooring` reads them, and Mooring itself is started from that Config by
+ * the real composition root, `startMooring(config, { roles, log })`, once per measurement:
+ * - `embedded`: the defaults: PGlite on disk (MOORING_DATA_DIR, a temporary folder) + the in-process bus;
+ * - `postgres+nats`: DATABASE_URL → a fresh database `mooring_bench_<hex>` on that server, NATS_URL with
+ *   NATS_PREFIX `bench_<hex>` (stream `bench_<hex>_events`). Both are removed afterwards, also on Ctrl-C.
+ * Both point HORIZON_URL at a fake Horizon of their own and listen on a free port on 127.0.0.1.
+ * A server that cannot be reached makes its environment `skipped`, with the reason.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
-import { routeEventsToActors } from '../../src/actors/event-router.ts';
-import { createTransactionHost, type TransactionHost } from '../../src/actors/transaction-host.ts';
-import { createBus, silentLogger, type EventBus } from '../../src/bus/index.ts';
-import { migrateToLatest, openDatabase, type Database, type DatabaseHandle } from '../../src/db/index.ts';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import type { Database } from '../../src/db/index.ts';
+import { startMooring, type Mooring, type Role } from '../../src/main.ts';
+import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
+import { testConfigFile } from '../helpers/app.ts';
+import { errorMessage, Teardown } from './teardown.ts';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const CONNECT_TIMEOUT_MS = 3_000;
+/** Warnings and errors kept per environment (the count goes on). */
+const TROUBLE_KEPT = 200;
 
 export interface BenchEnvironment {
   name: 'embedded' | 'postgres+nats';
@@ -30,62 +38,113 @@ export interface BenchEnvironment {
   label: string;
   /** Where it ran, e.g. the database created for the run. */
   note: string;
-  kind: DatabaseHandle['kind'];
-  db: Kysely<Database>;
-  host: TransactionHost;
-  bus: EventBus;
+  config: Config;
+  /** The variables `loadConfig` read; a child `mooring` process gets the same. */
+  env: Readonly<Record<string, string>>;
+  /** The Horizon that HORIZON_URL points at. */
+  horizon: FakeHorizon;
+  /** What Mooring logged at warn or above (LOG_LEVEL is silent: nothing is printed while measuring). */
+  trouble: { count: number; kept: string[] };
+  teardown: Teardown;
+  /** `startMooring` with these roles; `phase` labels its log lines. Stopped by `stop()` or teardown. */
+  start(roles: readonly Role[], phase: string): Promise<Started>;
   close(): Promise<void>;
+}
+
+export interface Started {
+  mooring: Mooring;
+  db: Kysely<Database>;
+  /** How long `startMooring` took (open, migrate, connect, start the roles). */
+  startSeconds: number;
+  stop(): Promise<void>;
 }
 
 export type OpenedEnvironment =
   { opened: BenchEnvironment } | { skipped: string; name: BenchEnvironment['name']; label: string };
 
-const quiet = { info: () => {}, warn: () => {} };
-
-interface Closer {
-  close(): Promise<void>;
+/** The config file of every environment: no KYC needed to pay out, the reference rails paying at once. */
+function configFile() {
+  return testConfigFile({
+    sep12: { types: {} },
+    rails: { kind: 'reference', payoutDelaySeconds: 0 },
+    // Only used when no cursor is stored yet: the accounts are empty when each watcher first starts.
+    watcher: { startFrom: 'beginning' },
+  });
 }
 
-async function closeAll(closers: Closer[]): Promise<void> {
-  for (const closer of closers.reverse()) {
-    try {
-      await closer.close();
-    } catch (error) {
-      console.warn(`bench cleanup: ${(error as Error).message}`);
-    }
-  }
-}
-
-async function compose(
+async function build(
   name: BenchEnvironment['name'],
   label: string,
   note: string,
-  handle: DatabaseHandle,
-  bus: EventBus,
-  closers: Closer[],
+  vars: Record<string, string>,
+  teardown: Teardown,
 ): Promise<BenchEnvironment> {
-  await migrateToLatest(handle.db);
-  const host = createTransactionHost({ db: handle.db });
-  const subscription = await routeEventsToActors(bus, host, quiet);
-  closers.push({ close: () => subscription.stop() });
-  return { name, label, note, kind: handle.kind, db: handle.db, host, bus, close: () => closeAll(closers) };
+  const dir = await mkdtemp(join(tmpdir(), 'mooring-bench-'));
+  teardown.add(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+  const horizon = await startFakeHorizon();
+  teardown.add('fake Horizon', () => horizon.close());
+  await writeFile(join(dir, 'mooring.json'), JSON.stringify(configFile()));
+  const env = {
+    MOORING_CONFIG: join(dir, 'mooring.json'),
+    MOORING_DATA_DIR: join(dir, 'data'),
+    LOG_LEVEL: 'silent',
+    HORIZON_URL: horizon.url,
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+    ...vars,
+  };
+  const config = await loadConfig({ env, cwd: dir });
+  const trouble = { count: 0, kept: [] as string[] };
+
+  async function start(roles: readonly Role[], phase: string): Promise<Started> {
+    const log = pino(
+      { level: 'warn', base: null },
+      {
+        write(line: string) {
+          trouble.count += 1;
+          if (trouble.kept.length < TROUBLE_KEPT) trouble.kept.push(`${phase}: ${briefLogLine(line)}`);
+        },
+      },
+    );
+    const started = performance.now();
+    const mooring = await startMooring(config, { roles, log });
+    const stop = teardown.add(`Mooring (${phase})`, () => mooring.close());
+    return {
+      mooring,
+      db: mooring.database.db,
+      startSeconds: (performance.now() - started) / 1000,
+      stop,
+    };
+  }
+
+  return {
+    name,
+    label,
+    note: `${note}; data dir ${dir}, removed afterwards`,
+    config,
+    env,
+    horizon,
+    trouble,
+    teardown,
+    start,
+    close: () => teardown.runAll(),
+  };
 }
 
 export async function openEmbedded(): Promise<OpenedEnvironment> {
-  const closers: Closer[] = [];
+  const teardown = new Teardown();
   try {
-    const dir = await mkdtemp(join(tmpdir(), 'mooring-bench-'));
-    closers.push({ close: () => rm(dir, { recursive: true, force: true }) });
-    const handle = await openDatabase({ dataDir: dir });
-    closers.push(handle);
-    const bus = await createBus({ logger: silentLogger });
-    closers.push(bus);
-    const note = `PGlite data dir in ${dir}, removed afterwards`;
     return {
-      opened: await compose('embedded', 'PGlite (on disk) + in-process bus', note, handle, bus, closers),
+      opened: await build(
+        'embedded',
+        'PGlite (on disk) + in-process bus',
+        'defaults: no DATABASE_URL, no NATS_URL',
+        {},
+        teardown,
+      ),
     };
   } catch (error) {
-    await closeAll(closers);
+    await teardown.runAll();
     throw error;
   }
 }
@@ -97,6 +156,7 @@ export async function openPostgresNats(
   const name = 'postgres+nats';
   const hex = randomBytes(4).toString('hex');
   const database = `mooring_bench_${hex}`;
+  const prefix = `bench_${hex}`;
 
   let pgVersion: string;
   try {
@@ -105,7 +165,7 @@ export async function openPostgresNats(
     return {
       name,
       label: 'PostgreSQL + NATS',
-      skipped: `PostgreSQL at ${redact(databaseUrl)}: ${message(error)}`,
+      skipped: `PostgreSQL at ${redact(databaseUrl)}: ${errorMessage(error)}`,
     };
   }
   let natsVersion: string;
@@ -114,37 +174,43 @@ export async function openPostgresNats(
     natsVersion = nc.info?.version ?? '?';
     await nc.close();
   } catch (error) {
-    return { name, label: 'PostgreSQL + NATS', skipped: `NATS at ${natsUrl}: ${message(error)}` };
+    return { name, label: 'PostgreSQL + NATS', skipped: `NATS at ${natsUrl}: ${errorMessage(error)}` };
   }
 
-  const closers: Closer[] = [];
+  const teardown = new Teardown();
   try {
     await admin(databaseUrl, `CREATE DATABASE ${database}`);
-    closers.push({
-      close: async () => void (await admin(databaseUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)),
-    });
+    teardown.add(
+      `drop database ${database}`,
+      async () => void (await admin(databaseUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)),
+    );
+    // Mooring creates the stream on start; it goes whether or not a start got that far.
+    teardown.add(`delete stream ${prefix}_events`, () => deleteStream(natsUrl, `${prefix}_events`));
     const url = new URL(databaseUrl);
     url.pathname = `/${database}`;
-    const handle = await openDatabase({ url: url.href });
-    closers.push(handle);
-    const streamName = `MOORING_BENCH_${hex.toUpperCase()}`;
-    closers.push({ close: () => deleteStreams(natsUrl, [streamName, `${streamName}_DEAD`]) });
-    const bus = await createBus({
-      natsUrl,
-      nats: { streamName, subjectPrefix: `mooring.bench.${hex}`, name: 'mooring-bench' },
-      logger: silentLogger,
-    });
-    closers.push(bus);
-    const label = `PostgreSQL ${pgVersion.split(' ')[0]} + NATS ${natsVersion}`;
     const autovacuum = await admin(databaseUrl, 'SHOW autovacuum');
+    const label = `PostgreSQL ${pgVersion.split(' ')[0]} + NATS ${natsVersion}`;
     const note =
       `database ${database} on ${redact(databaseUrl)} (autovacuum ${autovacuum}), ` +
-      `stream ${streamName} on ${natsUrl}; both removed afterwards`;
-    return { opened: await compose(name, label, note, handle, bus, closers) };
+      `NATS_PREFIX ${prefix} (stream ${prefix}_events) on ${natsUrl}; both removed afterwards`;
+    const vars = { DATABASE_URL: url.href, NATS_URL: natsUrl, NATS_PREFIX: prefix };
+    return { opened: await build(name, label, note, vars, teardown) };
   } catch (error) {
-    await closeAll(closers);
+    await teardown.runAll();
     throw error;
   }
+}
+
+/** A port free now on 127.0.0.1 (the config wants a fixed one; PORT=0 is refused). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Runs one statement on the server's admin database; returns the first column of the first row, if any. */
@@ -160,19 +226,26 @@ async function admin(serverUrl: string, statement: string): Promise<string> {
   }
 }
 
-async function deleteStreams(natsUrl: string, names: string[]): Promise<void> {
+async function deleteStream(natsUrl: string, stream: string): Promise<void> {
   const nc = await connect({ servers: natsUrl, timeout: CONNECT_TIMEOUT_MS, name: 'mooring-bench-cleanup' });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const stream of names) await jsm.streams.delete(stream).catch(() => false);
+    await jsm.streams.delete(stream).catch(() => false);
   } finally {
     await nc.close();
   }
 }
 
-function message(error: unknown): string {
-  const e = error as { message?: string; code?: string };
-  return e.message || e.code || String(error);
+/** One pino line as `level message (err)`, short. */
+export function briefLogLine(line: string): string {
+  try {
+    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+    const level = entry.level !== undefined && entry.level >= 50 ? 'error' : 'warn';
+    const text = `${level}: ${entry.msg ?? ''}${entry.err?.message ? ` (${entry.err.message})` : ''}`;
+    return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  } catch {
+    return line.trim().slice(0, 300);
+  }
 }
 
 function redact(url: string): string {

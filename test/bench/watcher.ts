@@ -1,252 +1,204 @@
 /**
- * Parts 2 and 3: the Horizon payment watcher (`src/watcher/`) against the fake Horizon over real HTTP
- * (REST pages for catch-up, then SSE), crediting transactions through the real actor host.
+ * Figure 2: the Horizon payment watcher catching up on a backlog, through the bus to the actors.
  *
- * - Catch-up: `backlog` transactions wait in pending_sender with hash memos (created through
- *   `host.create` with ACCOUNT_ASSIGNED, as the POST does); the matching payments are seeded in Horizon;
- *   the watcher starts from the beginning of the account's history and is timed until the database
- *   counts every transaction in pending_receiver.
- * - Latency: with the watcher caught up and on the live stream, payments are appended one at a time; each
- *   is timed from the append to the moment a poll of the row (every 2 ms) sees pending_receiver, and to
- *   the watcher's `onOutcome` (called once the outcome committed, without polling).
+ * Set-up (untimed): Mooring with the `actors` role; `backlog` transactions created through its bus
+ * (`waiting.ts`), ANALYZE, their payments appended to the fake Horizon after the account's stored cursor
+ * (left there by figure 3's watcher, or the account's start), as if the watcher had been down while they
+ * arrived.
+ *
+ * Baseline (same run, same database, same Horizon pages): the unavoidable work done by hand, serially:
+ * fetch the pages from the stored cursor with the same SDK payment source the watcher uses
+ * (`createHorizonPaymentSource`, 200 records per page, over HTTP from the fake) and write one row per
+ * payment, one multi-row INSERT per page.
+ *
+ * Measured: Mooring started anew with the `watcher` and `actors` roles (a restart after downtime); the
+ * clock runs from the `startMooring` call (start-up included) until the database counts every payment
+ * of the backlog credited to its transaction.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Asset, Keypair, Memo } from '@stellar/stellar-sdk';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { firstValueFrom, from } from 'rxjs';
+import { getCursor, type Database } from '../../src/db/index.ts';
 import { createHorizonPaymentSource } from '../../src/stellar/horizon-payments-sdk.ts';
-import { startPaymentWatcher, type PaymentWatcher } from '../../src/watcher/index.ts';
-import { startFakeHorizon } from '../fakes/fake-horizon.ts';
-import { ISSUER, transactionInput } from '../fixtures/transactions.ts';
 import type { BenchEnvironment } from './environments.ts';
-import { inParallel, median, pause, percentile } from './stats.ts';
+import { analyze, benchAsset, countCredited, createWaiting, seedPayments, waitForCount } from './waiting.ts';
 
-export interface WatcherBenchSettings {
+export interface CatchUpSettings {
   /** Payments waiting in Horizon when the watcher starts. */
   backlog: number;
-  /** Payments appended one at a time once caught up. */
-  latencySamples: number;
-  /** `host.create` calls in flight while setting up. */
-  createConcurrency: number;
   /** Give up when the credited count has not moved for this long. */
   stallMs: number;
 }
 
-export interface WatcherBenchResult {
-  /** Set-up, not timed in the figures: `host.create` calls, Horizon seeding, then ANALYZE. */
-  setup: { transactions: number; createSeconds: number; seedSeconds: number };
-  catchUp: { payments: number; seconds: number; perSecond: number };
-  latency: {
-    samples: number;
-    /** Append → a poll of the row sees pending_receiver. */
-    polledMedianMs: number;
-    polledP99Ms: number;
-    /** Append → the watcher's onOutcome (the commit is done). */
-    committedMedianMs: number;
-    committedP99Ms: number;
-    /** The fake's own cost of building, signing and appending one payment (inside the figures above). */
-    appendMedianMs: number;
+export interface CatchUpResult {
+  setup: { transactions: number; createSeconds: number; seedSeconds: number; cursor: string };
+  baseline: { payments: number; pages: number; seconds: number; perSecond: number };
+  watcher: {
+    payments: number;
+    seconds: number;
+    perSecond: number;
+    startSeconds: number;
+    /** When the watcher's cursor reached the last payment (it had handed every credit to the bus). */
+    cursorAtEndSeconds: number | null;
   };
-  /** Warnings and errors the watcher logged (should be none). */
-  trouble: string[];
+  /** Payouts the actors requested while crediting (no KYC configured: at once, in the same commit). */
+  payoutsRequested: number;
 }
 
-const USDC = new Asset('USDC', ISSUER);
-const AMOUNT = '100'; // transactionInput(): 100 USDC in
+const PAGE_LIMIT = 200;
 
-interface Waiting {
-  id: string;
-  memo: Buffer;
-}
+export async function benchCatchUp(env: BenchEnvironment, settings: CatchUpSettings): Promise<CatchUpResult> {
+  const account = benchAsset(env.config).distributionAccount;
+  const prepared = await prepareBacklog(env, account, settings);
 
-export async function benchWatcher(
-  env: BenchEnvironment,
-  settings: WatcherBenchSettings,
-): Promise<WatcherBenchResult> {
-  const horizon = await startFakeHorizon();
-  const account = Keypair.random().publicKey();
-  const sender = Keypair.random();
-  const trouble: string[] = [];
-  const committedAt = new Map<string, number>();
-  let watcher: PaymentWatcher | undefined;
+  const started = performance.now();
+  const run = await env.start(['watcher', 'actors'], 'catch-up');
   try {
-    const total = settings.backlog + settings.latencySamples;
-    const createStarted = performance.now();
-    const waiting = await createWaiting(env, account, total, settings.createConcurrency);
-    const createSeconds = (performance.now() - createStarted) / 1000;
-    const backlog = waiting.slice(0, settings.backlog);
-    const live = waiting.slice(settings.backlog);
-
-    const seedStarted = performance.now();
-    horizon.seedPayments(account, backlog.length, {
-      from: sender,
-      asset: USDC,
-      amount: () => AMOUNT,
-      memo: (i) => hashMemo(backlog[i]!.memo),
+    const cursorAtEnd = await waitForAllCredited(run.db, {
+      account,
+      lastId: prepared.created.waiting.at(-1)!.id,
+      lastPagingToken: prepared.seeded.lastPagingToken,
+      expected: prepared.creditedBefore + settings.backlog,
+      stallMs: settings.stallMs,
     });
-    const seedSeconds = (performance.now() - seedStarted) / 1000;
-    // What autovacuum does in production soon after a bulk load. Without statistics (autovacuum off, as on
-    // some test servers), PostgreSQL 15 plans the watcher's candidate lookup (account, memo type, memo IN
-    // (base64, hex)) as a scan of every transaction of the account, which makes catch-up quadratic.
-    await sql`analyze`.execute(env.db);
-
-    // Catch-up.
-    const started = performance.now();
-    watcher = startPaymentWatcher({
-      db: env.db,
-      host: env.host,
-      source: createHorizonPaymentSource(horizon.url),
-      accounts: [account],
-      log: {
-        warn: (obj, msg) => void trouble.push(`warn: ${msg ?? ''} ${brief(obj)}`),
-        error: (obj, msg) => void trouble.push(`error: ${msg ?? ''} ${brief(obj)}`),
-      },
-      silenceMs: 60_000,
-      backoff: { initialMs: 100, maxMs: 2_000 },
-      startFrom: 'beginning',
-      pageLimit: 200,
-      onOutcome: (_account, record, outcome) => {
-        if (outcome.outcome === 'credited') committedAt.set(record.id, performance.now());
-        else trouble.push(`outcome ${outcome.outcome}: ${JSON.stringify(outcome)}`);
-      },
-    });
-    await waitForCredited(env, account, backlog.length, () => committedAt.size, settings.stallMs, trouble);
     const seconds = (performance.now() - started) / 1000;
-
-    // Latency, on the live stream.
-    await until(
-      () => horizon.openStreams().some((s) => s.url.includes(account)),
-      30_000,
-      'an open SSE stream',
-    );
-    const polled: number[] = [];
-    const committed: number[] = [];
-    const appended: number[] = [];
-    for (const tx of live) {
-      const t0 = performance.now();
-      const built = horizon.pay({
-        from: sender,
-        destination: account,
-        asset: USDC,
-        amount: AMOUNT,
-        memo: hashMemo(tx.memo),
-      });
-      appended.push(performance.now() - t0);
-      const operationId = built.operations[0]!.id;
-      for (;;) {
-        const row = await env.db
-          .selectFrom('transactions')
-          .select('status')
-          .where('id', '=', tx.id)
-          .executeTakeFirst();
-        if (row?.status === 'pending_receiver') break;
-        if (performance.now() - t0 > settings.stallMs)
-          throw new Error(`payment ${operationId} never credited`);
-        await pause(2);
-      }
-      polled.push(performance.now() - t0);
-      await until(() => committedAt.has(operationId), 5_000, `onOutcome for ${operationId}`);
-      committed.push(committedAt.get(operationId)! - t0);
-    }
     return {
-      setup: { transactions: total, createSeconds, seedSeconds },
-      catchUp: { payments: backlog.length, seconds, perSecond: backlog.length / seconds },
-      latency: {
-        samples: live.length,
-        polledMedianMs: median(polled),
-        polledP99Ms: percentile(polled, 99),
-        committedMedianMs: median(committed),
-        committedP99Ms: percentile(committed, 99),
-        appendMedianMs: median(appended),
+      setup: {
+        transactions: settings.backlog,
+        createSeconds: prepared.created.seconds,
+        seedSeconds: prepared.seeded.seconds,
+        cursor: prepared.cursor,
       },
-      trouble,
+      baseline: prepared.baseline,
+      watcher: {
+        payments: settings.backlog,
+        seconds,
+        perSecond: settings.backlog / seconds,
+        startSeconds: run.startSeconds,
+        cursorAtEndSeconds: cursorAtEnd === null ? null : (cursorAtEnd - started) / 1000,
+      },
+      payoutsRequested: (await countPayoutEffects(run.db)) - prepared.payoutsBefore,
     };
   } finally {
-    await watcher?.stop();
-    await horizon.close();
+    await run.stop();
   }
 }
-
-/** Transactions in pending_sender, each with a fresh hash memo on `account` (what POST /transactions makes). */
-async function createWaiting(
-  env: BenchEnvironment,
-  account: string,
-  count: number,
-  concurrency: number,
-): Promise<Waiting[]> {
-  const waiting: Waiting[] = new Array<Waiting>(count);
-  await inParallel(count, concurrency, async (i) => {
-    const memo = randomBytes(32);
-    const input = transactionInput();
-    await env.host.create(input, {
-      eventId: 'create',
-      then: [
-        {
-          type: 'ACCOUNT_ASSIGNED',
-          at: input.startedAt,
-          stellarAccountId: account,
-          stellarMemoType: 'hash',
-          stellarMemo: memo.toString('base64'),
-        },
-      ],
-    });
-    waiting[i] = { id: input.id, memo };
-  });
-  return waiting;
-}
-
-const hashMemo = (memo: Buffer) => Memo.hash(memo.toString('hex'));
 
 /**
- * Polls the database count of credited transactions on `account` until it reaches `expected`: every 200 ms,
- * and at once when the watcher reports the last outcome (so the poll costs the watcher little and the end
- * is seen within milliseconds).
+ * The untimed set-up and the baseline, in a Mooring with the `actors` role only (stopped before the
+ * watcher starts: on PGlite only one may have the data dir open).
  */
-async function waitForCredited(
-  env: BenchEnvironment,
-  account: string,
-  expected: number,
-  reported: () => number,
-  stallMs: number,
-  trouble: string[],
-): Promise<void> {
-  let last = -1;
-  let lastChange = performance.now();
-  let lastPoll = 0;
-  for (;;) {
-    if (reported() >= expected || performance.now() - lastPoll >= 200) {
-      lastPoll = performance.now();
-      const { n } = await env.db
-        .selectFrom('transactions')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('stellar_account_id', '=', account)
-        .where('status', '=', 'pending_receiver')
-        .executeTakeFirstOrThrow();
-      const credited = Number(n);
-      if (credited >= expected) return;
-      if (credited !== last) {
-        last = credited;
-        lastChange = performance.now();
-      } else if (performance.now() - lastChange > stallMs) {
-        throw new Error(
-          `watcher stalled at ${credited}/${expected} credited; it logged: ${trouble.slice(0, 5).join(' | ') || 'nothing'}`,
-        );
-      }
+async function prepareBacklog(env: BenchEnvironment, account: string, settings: CatchUpSettings) {
+  const setup = await env.start(['actors'], 'catch-up set-up');
+  try {
+    const created = await createWaiting(
+      setup.db,
+      setup.mooring.bus,
+      env.config,
+      settings.backlog,
+      settings.stallMs,
+    );
+    await analyze(setup.db);
+    const seeded = seedPayments(env.horizon, env.config, created.waiting);
+    const cursor = (await getCursor(setup.db, account)) ?? '0';
+    const creditedBefore = await countCredited(setup.db, account);
+    const payoutsBefore = await countPayoutEffects(setup.db);
+    const baseline = await fetchAndInsert(setup.db, env.horizon.url, account, cursor);
+    if (baseline.payments !== settings.backlog) {
+      throw new Error(
+        `the baseline read ${baseline.payments} payments after cursor ${cursor}, expected ${settings.backlog}`,
+      );
     }
-    await pause(2);
+    return { created, seeded, cursor, creditedBefore, payoutsBefore, baseline };
+  } finally {
+    await setup.stop();
   }
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(2);
-  }
+/**
+ * Polls cheaply while the watcher works (is the backlog's last transaction credited, has the watcher's
+ * cursor reached the last payment? every 10 ms; the full count every 250 ms), then the full count every
+ * 10 ms once the last one is in: the end is seen within a few milliseconds without the polling costing
+ * the watcher much. Returns when the cursor was first seen at the end (performance.now()), if it was.
+ */
+async function waitForAllCredited(
+  db: Kysely<Database>,
+  target: { account: string; lastId: string; lastPagingToken: string; expected: number; stallMs: number },
+): Promise<number | null> {
+  const { account } = target;
+  let lastSeen = false;
+  let lastCount = 0;
+  /** The latest full count (the stall check needs a real number every time). */
+  let credited = 0;
+  let cursorAtEnd: number | null = null;
+  const count = async () => {
+    if (cursorAtEnd === null && (await getCursor(db, account)) === target.lastPagingToken) {
+      cursorAtEnd = performance.now();
+    }
+    if (!lastSeen) {
+      const row = await db
+        .selectFrom('transactions')
+        .select('stellar_operation_id')
+        .where('id', '=', target.lastId)
+        .executeTakeFirst();
+      lastSeen = row?.stellar_operation_id != null;
+      if (!lastSeen && performance.now() - lastCount < 250) return credited;
+      lastCount = performance.now();
+    }
+    credited = await countCredited(db, account);
+    return credited;
+  };
+  const explain = async () => `credited: ${await countCredited(db, account)}`;
+  await waitForCount(count, target.expected, target.stallMs, explain, 10);
+  return cursorAtEnd;
 }
 
-function brief(obj: object): string {
-  const { err, ...rest } = obj as { err?: unknown };
-  const text = JSON.stringify(rest);
-  return `${text.length > 300 ? `${text.slice(0, 300)}…` : text}${err ? ` err=${(err as Error).message ?? String(err)}` : ''}`;
+/** The baseline: the same pages, serially, one multi-row INSERT per page. */
+async function fetchAndInsert(
+  db: Kysely<Database>,
+  horizonUrl: string,
+  account: string,
+  startCursor: string,
+): Promise<CatchUpResult['baseline']> {
+  await sql`create table if not exists bench_payments (
+    operation_id text primary key,
+    transaction_hash text not null,
+    from_account text,
+    amount numeric not null,
+    asset_code text,
+    memo_type text,
+    memo text,
+    created_at timestamptz not null
+  )`.execute(db);
+  const source = createHorizonPaymentSource(horizonUrl, { appName: 'mooring-bench' });
+  const started = performance.now();
+  let cursor = startCursor;
+  let payments = 0;
+  let pages = 0;
+  for (;;) {
+    const { records } = await firstValueFrom(from(source.page(account, cursor, PAGE_LIMIT)));
+    if (records.length === 0) break;
+    pages += 1;
+    const rows = records.map(
+      (r) =>
+        sql`(${r.id}, ${r.transaction_hash}, ${r.from ?? null}, ${r.amount ?? '0'}, ${r.asset_code ?? null},
+          ${r.transaction_attr?.memo_type ?? null}, ${r.transaction_attr?.memo ?? null}, ${r.created_at})`,
+    );
+    await sql`insert into bench_payments values ${sql.join(rows)}`.execute(db);
+    payments += records.length;
+    cursor = records.at(-1)!.paging_token;
+    // A short page is the end of the history.
+    if (records.length < PAGE_LIMIT) break;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { payments, pages, seconds, perSecond: payments / seconds };
+}
+
+async function countPayoutEffects(db: Kysely<Database>): Promise<number> {
+  const { n } = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('kind', '=', 'execute_payout')
+    .executeTakeFirstOrThrow();
+  return Number(n);
 }
