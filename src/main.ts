@@ -120,6 +120,8 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
           ...(integration?.customers && { integration: integration.customers }),
         }),
         leaseMs: config.actors.leaseSeconds * 1000,
+        // PostgreSQL runs two group commits at once on two cores; PGlite has one connection.
+        commitLanes: database.kind === 'postgres' ? 2 : 1,
         log: log.child({ role: 'actors' }),
       });
       const host = actors;

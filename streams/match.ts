@@ -263,16 +263,25 @@ function fromHex(hex: string): Uint8Array {
   return bytes;
 }
 
+// Plain loops: the watcher canonicalises every memo of a catch-up page, so these are on its hot path.
 function fromBase64(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return null;
   const binary = atob(text);
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 function toBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 function hexOf(base64: string): string {
-  return [...(fromBase64(base64) ?? [])].map((b) => b.toString(16).padStart(2, '0')).join('');
+  let hex = '';
+  for (const byte of fromBase64(base64) ?? []) hex += HEX[byte];
+  return hex;
 }

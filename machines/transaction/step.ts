@@ -60,22 +60,23 @@ export type StepResult =
 /** Applies one event. Pure: returns the next snapshot and the effects it asks for, or why it was refused. */
 export function stepTransaction(snapshot: TransactionSnapshot, event: TransactionEvent): StepResult {
   const status = statusOf(snapshot.value);
-  const accepts = acceptedEventTypes(snapshot);
   // A finished transaction takes nothing (xstate's `can` would still see the root's handlers).
   if (snapshot.status !== 'active') {
     return {
       accepted: false,
       reason: `${event.type} is not accepted: the transaction is ${status} (final)`,
-      accepts,
+      accepts: acceptedEventTypes(snapshot),
     };
   }
-  if (!snapshot.can(event)) {
+  // One evaluation: xstate hands back the very snapshot when no transition is enabled.
+  const [next, actions] = pure.transition(snapshot, event);
+  if (next === snapshot && !snapshot.can(event)) {
+    const accepts = acceptedEventTypes(snapshot);
     const reason = accepts.includes(event.type)
       ? `${event.type} is not allowed for this transaction in status ${status} (its conditions are not met)`
       : `${event.type} is not accepted in status ${status}`;
     return { accepted: false, reason, accepts };
   }
-  const [next, actions] = pure.transition(snapshot, event);
   return {
     accepted: true,
     step: { snapshot: next, status: statusOf(next.value), effects: effectsOf(actions) },

@@ -68,6 +68,11 @@ export interface ActorHostOptions {
   maxBatch?: number;
   /** Messages taken from one partition at a time. Default 500. */
   maxPerPartition?: number;
+  /**
+   * Group commits that may run at once, each on its own connection, partitions split between them.
+   * Default 1; 2 suits PostgreSQL (PGlite has one connection: more lanes only queue).
+   */
+  commitLanes?: number;
   /** Hot transactions kept in memory. Default 5 000. */
   cacheSize?: number;
   /** Waiting for a database that is away. Default 100 ms doubling to 5 s. */
@@ -115,8 +120,6 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
   const loops = new Map<number, { abort: AbortController; done: Promise<void> }>();
   /** In-process positions (not durable): where a restarted partition loop resumes. */
   const settled = new Array<number>(bus.partitions).fill(0);
-  const queue: Submission[] = [];
-  let committing: Promise<void> | null = null;
   let stopping = false;
 
   // ---------------------------------------------------------------------------------------------------
@@ -193,37 +196,53 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
   // ---------------------------------------------------------------------------------------------------
   // Group commit
 
+  /** A committer: one group commit at a time, on its own database connection. */
+  function createLane() {
+    const queue: Submission[] = [];
+    let committing: Promise<void> | null = null;
+
+    function submit(chunk: Chunk): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ ...chunk, resolve, reject });
+        kick();
+      });
+    }
+
+    /** Runs the committer unless it runs; one that finishes with work left (submitted as it ended) goes on. */
+    function kick(): void {
+      if (committing) return;
+      committing = drain().finally(() => {
+        committing = null;
+        if (queue.length > 0) kick();
+      });
+    }
+
+    async function drain(): Promise<void> {
+      while (queue.length > 0) {
+        // One turn of the event loop first: the other partitions' loops, woken by the last commit, submit
+        // now and join this group (PGlite runs a commit on this thread, so nothing joins during it).
+        await new Promise((resolve) => setImmediate(resolve));
+        const group: Submission[] = [];
+        let size = 0;
+        while (queue.length > 0 && (group.length === 0 || size + queue[0]!.deliveries.length <= maxBatch)) {
+          const next = queue.shift()!;
+          group.push(next);
+          size += next.deliveries.length;
+        }
+        await commitGroup(group);
+      }
+    }
+
+    return { submit, idle: () => committing ?? Promise.resolve() };
+  }
+
+  // Partitions are split over the lanes (p mod lanes), so a partition's batches stay in order while two
+  // lanes keep two database connections (and PostgreSQL's cores) busy.
+  const lanes = Array.from({ length: Math.max(1, options.commitLanes ?? 1) }, createLane);
+
   function submit(chunk: Chunk): Promise<void> {
     if (stopping) return Promise.reject(new HostStoppedError());
-    return new Promise<void>((resolve, reject) => {
-      queue.push({ ...chunk, resolve, reject });
-      kick();
-    });
-  }
-
-  /** Runs the committer unless it runs; one that finishes with work left (submitted as it ended) goes on. */
-  function kick(): void {
-    if (committing) return;
-    committing = drain().finally(() => {
-      committing = null;
-      if (queue.length > 0) kick();
-    });
-  }
-
-  async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      // One turn of the event loop first: the other partitions' loops, woken by the last commit, submit
-      // now and join this group (PGlite runs a commit on this thread, so nothing joins during it).
-      await new Promise((resolve) => setImmediate(resolve));
-      const group: Submission[] = [];
-      let size = 0;
-      while (queue.length > 0 && (group.length === 0 || size + queue[0]!.deliveries.length <= maxBatch)) {
-        const next = queue.shift()!;
-        group.push(next);
-        size += next.deliveries.length;
-      }
-      await commitGroup(group);
-    }
+    return lanes[chunk.partition % lanes.length]!.submit(chunk);
   }
 
   async function commitGroup(group: Submission[]): Promise<void> {
@@ -454,7 +473,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
       if (ownership) await ownership.stop();
       stopping = true;
       await Promise.all([...loops.keys()].map(stopPartition));
-      await committing;
+      await Promise.all(lanes.map((lane) => lane.idle()));
     },
   };
 }

@@ -4,7 +4,7 @@
  * check every body against these schemas, so a malformed message is refused and recorded, never a crash.
  */
 import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
+import { Compile } from 'typebox/compile';
 import type {
   CustomerEvent,
   TransactionEvent,
@@ -173,8 +173,10 @@ export function customersChangedMessage(transactionId: string, at: Date, nonce: 
   return { id: `customers-changed:${transactionId}:${nonce}`, to: transactionAddress(transactionId), body };
 }
 
+const transactionMessage = Compile(TransactionMessageSchema);
+
 export function isTransactionMessage(body: unknown): body is TransactionMessageBody {
-  return Value.Check(TransactionMessageSchema, body);
+  return transactionMessage.Check(body);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -285,6 +287,8 @@ export function customerInfoNeededMessage(
   };
 }
 
+const customerMessage = Compile(CustomerMessageSchema);
+
 export function isCustomerMessage(body: unknown): body is CustomerMessageBody {
-  return Value.Check(CustomerMessageSchema, body);
+  return customerMessage.Check(body);
 }

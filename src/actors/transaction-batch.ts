@@ -479,7 +479,9 @@ export async function applyTransactionBatch(
       (w) => w.customersChanged && w.status === 'pending_customer_info_update',
     );
     if (ready.length === 0 && answering.length === 0) break;
-    const facts = await readTransactionCustomers(trx, [...ready, ...answering].map(partiesOf), {
+    // Without KYC types a funded transaction waits on nobody: nothing to read for it.
+    const asked = deps.payoutCustomerTypes?.length === 0 ? answering : [...ready, ...answering];
+    const facts = await readTransactionCustomers(trx, asked.map(partiesOf), {
       rounds: answering.map((w) => w.id),
     });
     let moved = false;

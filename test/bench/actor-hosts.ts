@@ -47,7 +47,7 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-interface ActorsChild {
+export interface ActorsChild {
   process: ChildProcess;
   /** The start of its partition leases' holder (`host:pid:`). */
   holderPrefix: string;
@@ -92,7 +92,7 @@ export async function benchActorHosts(
   }
 }
 
-function spawnActors(env: BenchEnvironment): ActorsChild {
+export function spawnActors(env: BenchEnvironment): ActorsChild {
   const child = spawn(process.execPath, [MOORING_BIN, 'actors'], {
     // Only what `mooring` reads, so nothing from the caller's environment changes the children's config.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env.env, LOG_LEVEL: 'warn' },
@@ -125,7 +125,7 @@ function spawnActors(env: BenchEnvironment): ActorsChild {
  * Waits until the children hold every partition's lease, each its fair share (`ceil(partitions / n)` at
  * most): the rebalancing is over. Returns how many each holds.
  */
-async function waitForOwners(
+export async function waitForOwners(
   db: Kysely<Database>,
   stream: string,
   partitions: number,

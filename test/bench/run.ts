@@ -59,6 +59,8 @@ interface Measured {
   post: Outcome<PostBenchResult>;
   latency: Outcome<LatencyResult>;
   catchUp: Outcome<CatchUpResult>;
+  /** The same catch-up with the watcher and the actors in separate processes (NATS only). */
+  catchUpSplit: Outcome<CatchUpResult>;
   hosts: Outcome<HostsResult>;
   trouble: BenchEnvironment['trouble'];
 }
@@ -94,6 +96,12 @@ async function section(open: () => Promise<OpenedEnvironment>): Promise<Section>
     const caught = await attempt(`${env.name}: 2. watcher catch-up of ${catchUp.backlog} payments`, () =>
       benchCatchUp(env, catchUp),
     );
+    const caughtSplit: Outcome<CatchUpResult> =
+      env.name === 'postgres+nats'
+        ? await attempt(`${env.name}: 2b. catch-up, watcher and actors in separate processes`, () =>
+            benchCatchUp(env, catchUp, { split: true }),
+          )
+        : { skipped: 'needs NATS: the in-process bus reaches no other process' };
     const hosts: Outcome<HostsResult> =
       env.name === 'postgres+nats'
         ? await attempt(`${env.name}: 4. POST with actors in 1 then 2 child processes`, () =>
@@ -108,6 +116,7 @@ async function section(open: () => Promise<OpenedEnvironment>): Promise<Section>
       post,
       latency: paid,
       catchUp: caught,
+      catchUpSplit: caughtSplit,
       hosts,
       trouble: env.trouble,
     };
@@ -179,6 +188,20 @@ function table(sections: Section[]): string {
       (s) => cell(s.catchUp, (c) => `1× (${rate(c.baseline.perSecond, 'payments/s')})`),
     ],
     [
+      '2b. Catch-up, watcher and actors in two processes (as deployed on NATS)',
+      (s) =>
+        cell(
+          s.catchUpSplit,
+          (c) =>
+            `${times(c.watcher.perSecond / c.baseline.perSecond)} (${rate(c.watcher.perSecond, 'payments/s')}, ` +
+            `${verdict(c.watcher.perSecond >= CATCH_UP_TARGET)})`,
+        ),
+    ],
+    [
+      '   baseline: same Horizon pages, 1 multi-row INSERT per page',
+      (s) => cell(s.catchUpSplit, (c) => `1× (${rate(c.baseline.perSecond, 'payments/s')})`),
+    ],
+    [
       '3. Payment on the live stream → rails payout call, p50',
       (s) =>
         pair(
@@ -235,6 +258,22 @@ function figure<T>(title: string, outcome: Outcome<T>, lines: (value: T) => stri
   return [`  ${title} (${fixed(outcome.seconds, 0)} s):`, ...lines(outcome.ok).map((l) => `    ${l}`)];
 }
 
+function catchUpLines(c: CatchUpResult, running: string): string[] {
+  return [
+    running,
+    `set-up (untimed): ${count(c.setup.transactions)} transactions created through the bus (publishMany of create ` +
+      `messages, roles actors) in ${fixed(c.setup.createSeconds, 1)} s (${fixed(c.setup.transactions / c.setup.createSeconds, 0)}/s), ` +
+      `then ANALYZE; ${count(c.watcher.payments)} payments seeded in the fake Horizon in ${fixed(c.setup.seedSeconds, 1)} s after cursor ${c.setup.cursor}`,
+    `baseline: ${count(c.baseline.payments)} payments in ${c.baseline.pages} pages in ${fixed(c.baseline.seconds, 2)} s = ${fixed(c.baseline.perSecond, 0)} payments/s`,
+    `watcher:  ${count(c.watcher.payments)} payments credited in ${fixed(c.watcher.seconds, 2)} s = ${fixed(c.watcher.perSecond, 0)} payments/s` +
+      ` (target ≥ ${count(CATCH_UP_TARGET)}/s on PG + NATS); ${count(c.payoutsRequested)} payouts requested on the way (no KYC configured)`,
+    c.watcher.cursorAtEndSeconds === null
+      ? 'the watcher cursor was not seen at the last payment before everything was credited'
+      : `the watcher's cursor reached the last payment after ${fixed(c.watcher.cursorAtEndSeconds, 2)} s ` +
+        '(every credit handed to the bus; the rest is the actors catching up)',
+  ];
+}
+
 function details(s: Measured): string {
   const inProcessActors = s.name === 'embedded' ? ' (actors: startMooring adds them to any role here)' : '';
   return [
@@ -246,19 +285,19 @@ function details(s: Measured): string {
       `baseline: rounds ${rounds(p.baselineRounds)} req/s; per request ${ms(p.baseline)}`,
       `baseline, 1 in flight: ${fixed(p.baselineSerial.perSecond, 0)} req/s over ${p.baselineSerial.count}; ${ms(p.baselineSerial)}`,
     ]),
-    ...figure('2. Watcher catch-up', s.catchUp, (c) => [
-      `running: Mooring roles watcher + actors, started anew (startMooring took ${fixed(c.watcher.startSeconds, 2)} s, inside the time)`,
-      `set-up (untimed): ${count(c.setup.transactions)} transactions created through the bus (publishMany of create ` +
-        `messages, roles actors) in ${fixed(c.setup.createSeconds, 1)} s (${fixed(c.setup.transactions / c.setup.createSeconds, 0)}/s), ` +
-        `then ANALYZE; ${count(c.watcher.payments)} payments seeded in the fake Horizon in ${fixed(c.setup.seedSeconds, 1)} s after cursor ${c.setup.cursor}`,
-      `baseline: ${count(c.baseline.payments)} payments in ${c.baseline.pages} pages in ${fixed(c.baseline.seconds, 2)} s = ${fixed(c.baseline.perSecond, 0)} payments/s`,
-      `watcher:  ${count(c.watcher.payments)} payments credited in ${fixed(c.watcher.seconds, 2)} s = ${fixed(c.watcher.perSecond, 0)} payments/s` +
-        ` (target ≥ ${count(CATCH_UP_TARGET)}/s on PG + NATS); ${count(c.payoutsRequested)} payouts requested on the way (no KYC configured)`,
-      c.watcher.cursorAtEndSeconds === null
-        ? 'the watcher cursor was not seen at the last payment before everything was credited'
-        : `the watcher's cursor reached the last payment after ${fixed(c.watcher.cursorAtEndSeconds, 2)} s ` +
-          '(every credit handed to the bus; the rest is the actors catching up)',
-    ]),
+    ...figure('2. Watcher catch-up', s.catchUp, (c) =>
+      catchUpLines(
+        c,
+        `running: Mooring roles watcher + actors in this process, started anew (startMooring took ${fixed(c.watcher.startSeconds, 2)} s, inside the time)`,
+      ),
+    ),
+    ...figure('2b. Watcher catch-up, two processes', s.catchUpSplit, (c) =>
+      catchUpLines(
+        c,
+        `running: Mooring role watcher in this process (started anew, ${fixed(c.watcher.startSeconds, 2)} s inside the time); ` +
+          'role actors in a child process (node bin/mooring.js actors), running and owning every partition before the clock starts',
+      ),
+    ),
     ...figure('3. Payment on the live stream → rails payout call', s.latency, (l) => [
       'running: Mooring roles actors + watcher + execute-outgoing, default intervals (execute-outgoing 10 s, ' +
         'poll-outgoing 60 s; the payout relay wakes on outbox.execute_payout), reference rails, no KYC types',

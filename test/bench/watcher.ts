@@ -20,6 +20,7 @@ import { sql, type Kysely } from 'kysely';
 import { firstValueFrom, from } from 'rxjs';
 import { getCursor, type Database } from '../../src/db/index.ts';
 import { createHorizonPaymentSource } from '../../src/stellar/horizon-payments-sdk.ts';
+import { spawnActors, waitForOwners, type ActorsChild } from './actor-hosts.ts';
 import type { BenchEnvironment } from './environments.ts';
 import { analyze, benchAsset, countCredited, createWaiting, seedPayments, waitForCount } from './waiting.ts';
 
@@ -47,12 +48,31 @@ export interface CatchUpResult {
 
 const PAGE_LIMIT = 200;
 
-export async function benchCatchUp(env: BenchEnvironment, settings: CatchUpSettings): Promise<CatchUpResult> {
+/**
+ * `split`: the watcher in this process and the actors in a child process (`mooring actors`, started and
+ * owning every partition before the clock starts), as a NATS deployment runs them; else both roles in
+ * one process.
+ */
+export async function benchCatchUp(
+  env: BenchEnvironment,
+  settings: CatchUpSettings,
+  options: { split?: boolean } = {},
+): Promise<CatchUpResult> {
   const account = benchAsset(env.config).distributionAccount;
   const prepared = await prepareBacklog(env, account, settings);
 
+  let actors: ActorsChild | undefined;
+  if (options.split) {
+    actors = spawnActors(env);
+    const probe = await env.start([], 'catch-up probe');
+    try {
+      await waitForOwners(probe.db, probe.mooring.bus.stream, probe.mooring.bus.partitions, [actors]);
+    } finally {
+      await probe.stop();
+    }
+  }
   const started = performance.now();
-  const run = await env.start(['watcher', 'actors'], 'catch-up');
+  const run = await env.start(options.split ? ['watcher'] : ['watcher', 'actors'], 'catch-up');
   try {
     const cursorAtEnd = await waitForAllCredited(run.db, {
       account,
@@ -81,6 +101,7 @@ export async function benchCatchUp(env: BenchEnvironment, settings: CatchUpSetti
     };
   } finally {
     await run.stop();
+    await actors?.stop();
   }
 }
 
