@@ -55,24 +55,35 @@ export interface CommandOptions {
   clock?: () => Date;
 }
 
+/**
+ * Sends `message` as a request and reads the actor's answer; a bus that could not deliver it or an answer
+ * that did not come in time is {@link CommandUnavailableError}.
+ */
+export async function requestActor<R>(
+  bus: Pick<EventBus, 'request'>,
+  message: BusMessage,
+  timeoutMs: number,
+  read: (answer: unknown) => R,
+): Promise<R> {
+  try {
+    return read(await bus.request(message, { timeoutMs }));
+  } catch (error) {
+    if (
+      error instanceof BusTimeoutError ||
+      error instanceof BusUnavailableError ||
+      error instanceof BusClosedError
+    ) {
+      throw new CommandUnavailableError({ cause: error });
+    }
+    throw error;
+  }
+}
+
 export function createTransactionCommands(bus: EventBus, options: CommandOptions = {}): TransactionCommands {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const clock = options.clock ?? (() => new Date());
 
-  async function ask(message: BusMessage): Promise<TransactionReply> {
-    try {
-      return asReply(await bus.request(message, { timeoutMs }));
-    } catch (error) {
-      if (
-        error instanceof BusTimeoutError ||
-        error instanceof BusUnavailableError ||
-        error instanceof BusClosedError
-      ) {
-        throw new CommandUnavailableError({ cause: error });
-      }
-      throw error;
-    }
-  }
+  const ask = (message: BusMessage) => requestActor(bus, message, timeoutMs, asReply);
 
   return {
     create(input, then) {

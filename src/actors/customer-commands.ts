@@ -7,14 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CustomerEvent } from '../../machines/index.ts';
-import {
-  BusClosedError,
-  BusTimeoutError,
-  BusUnavailableError,
-  type BusMessage,
-  type EventBus,
-} from '../bus/index.ts';
-import { CommandUnavailableError, type CommandOptions } from './commands.ts';
+import type { EventBus } from '../bus/index.ts';
+import { requestActor, type CommandOptions } from './commands.ts';
 import { customerAddress, type CustomerMessageBody, type CustomerReply } from './messages.ts';
 
 /** Where a customer lives: the sending anchor's base account and the memo it registered it under. */
@@ -48,21 +42,8 @@ export interface CustomerCommands {
 export function createCustomerCommands(bus: EventBus, options: CommandOptions = {}): CustomerCommands {
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  async function ask(customer: CustomerAt, id: string, body: CustomerMessageBody): Promise<CustomerReply> {
-    const message: BusMessage = { id, to: customerAddress(customer.account, customer.memo), body };
-    try {
-      return asReply(await bus.request(message, { timeoutMs }));
-    } catch (error) {
-      if (
-        error instanceof BusTimeoutError ||
-        error instanceof BusUnavailableError ||
-        error instanceof BusClosedError
-      ) {
-        throw new CommandUnavailableError({ cause: error });
-      }
-      throw error;
-    }
-  }
+  const ask = (customer: CustomerAt, id: string, body: CustomerMessageBody): Promise<CustomerReply> =>
+    requestActor(bus, { id, to: customerAddress(customer.account, customer.memo), body }, timeoutMs, asReply);
 
   return {
     put: (customer, put) => ask(customer, `customer-put:${randomUUID()}`, { type: 'put', ...put }),

@@ -339,7 +339,7 @@ export async function applyTransactionBatch(
       case 'event': {
         const event = body.event;
         let refusal: Refusal | null;
-        if (!w) refusal = { code: 'not_found', reason: `transaction not found: ${item.transactionId}` };
+        if (!w) refusal = notFound(item);
         else if (event.type === PAYMENT_RECEIVED && alreadyCredited(event, item.transactionId)) {
           refusal = {
             code: 'already_credited',
@@ -373,14 +373,7 @@ export async function applyTransactionBatch(
       }
       case 'register_callback': {
         if (!w || w.persisted.context.sendingAnchor !== body.sendingAnchor) {
-          answers.push(
-            refuse(
-              item,
-              kind,
-              { code: 'not_found', reason: `transaction not found: ${item.transactionId}` },
-              null,
-            ),
-          );
+          answers.push(refuse(item, kind, notFound(item), null));
           break;
         }
         w.callbackUrl = body.url;
@@ -390,14 +383,7 @@ export async function applyTransactionBatch(
       }
       case 'customers_changed': {
         if (!w) {
-          answers.push(
-            refuse(
-              item,
-              kind,
-              { code: 'not_found', reason: `transaction not found: ${item.transactionId}` },
-              null,
-            ),
-          );
+          answers.push(refuse(item, kind, notFound(item), null));
           break;
         }
         w.customersChanged = true;
@@ -558,6 +544,10 @@ export async function applyTransactionBatch(
     });
   }
   return { answers, effectKinds: new Set(effects.map((e) => e.kind)), states };
+}
+
+function notFound(item: TransactionItem): Refusal {
+  return { code: 'not_found', reason: `transaction not found: ${item.transactionId}` };
 }
 
 function fromCache(id: string, hot: CachedTransaction): Working {

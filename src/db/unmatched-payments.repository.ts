@@ -29,24 +29,28 @@ export interface UnmatchedPayment {
 export async function recordUnmatchedPayment(db: Executor, payment: UnmatchedPayment): Promise<boolean> {
   const inserted = await db
     .insertInto('unmatched_payments')
-    .values({
-      operation_id: payment.operationId,
-      transaction_hash: payment.transactionHash,
-      account: payment.account,
-      from_account: payment.fromAccount,
-      amount: payment.amount,
-      asset_code: payment.assetCode,
-      asset_issuer: payment.assetIssuer,
-      memo_type: payment.memoType,
-      memo: payment.memo,
-      reason: payment.reason,
-      transaction_id: payment.transactionId,
-      payload: toJson(payment.payload),
-    })
+    .values(unmatchedRow(payment))
     .onConflict((oc) => oc.column('operation_id').doNothing())
     .returning('id')
     .executeTakeFirst();
   return inserted !== undefined;
+}
+
+function unmatchedRow(payment: UnmatchedPayment) {
+  return {
+    operation_id: payment.operationId,
+    transaction_hash: payment.transactionHash,
+    account: payment.account,
+    from_account: payment.fromAccount,
+    amount: payment.amount,
+    asset_code: payment.assetCode,
+    asset_issuer: payment.assetIssuer,
+    memo_type: payment.memoType,
+    memo: payment.memo,
+    reason: payment.reason,
+    transaction_id: payment.transactionId,
+    payload: toJson(payment.payload),
+  };
 }
 
 export async function findUnmatchedPayment(
@@ -68,22 +72,7 @@ export async function recordUnmatchedPayments(
   if (payments.length === 0) return;
   await db
     .insertInto('unmatched_payments')
-    .values(
-      payments.map((payment) => ({
-        operation_id: payment.operationId,
-        transaction_hash: payment.transactionHash,
-        account: payment.account,
-        from_account: payment.fromAccount,
-        amount: payment.amount,
-        asset_code: payment.assetCode,
-        asset_issuer: payment.assetIssuer,
-        memo_type: payment.memoType,
-        memo: payment.memo,
-        reason: payment.reason,
-        transaction_id: payment.transactionId,
-        payload: toJson(payment.payload),
-      })),
-    )
+    .values(payments.map(unmatchedRow))
     .onConflict((oc) => oc.column('operation_id').doNothing())
     .execute();
 }

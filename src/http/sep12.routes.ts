@@ -21,7 +21,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { MuxedAccount, StrKey } from '@stellar/stellar-sdk';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { describeSep9Field, isSep9Field } from '../../machines/index.ts';
-import { CommandUnavailableError } from '../actors/commands.ts';
+import { commanded } from './commands.ts';
 import type { CustomerReply, UploadRef } from '../actors/messages.ts';
 import { checkCallbackUrl, type ResolveHost } from '../effects/callback-url.ts';
 import { MooringError } from '../errors.ts';
@@ -328,17 +328,6 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
     }
     request.body = body;
     uploadsOf.set(request, uploads);
-  }
-}
-
-/** The actor's answer, or a 503 when it did not come in time. */
-async function commanded(pending: Promise<CustomerReply>): Promise<CustomerReply> {
-  try {
-    return await pending;
-  } catch (error) {
-    if (error instanceof CommandUnavailableError)
-      throw new MooringError('busy', undefined, {}, { cause: error });
-    throw error;
   }
 }
 

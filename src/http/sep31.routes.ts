@@ -11,7 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { TransactionEvent, TransactionInput } from '../../machines/index.ts';
-import { CommandUnavailableError } from '../actors/commands.ts';
+import { commanded } from './commands.ts';
 import type { TransactionReply } from '../actors/messages.ts';
 import type { AssetConfig, Config } from '../config/index.ts';
 import type { TransactionView } from '../read-model/transactions.ts';
@@ -295,17 +295,6 @@ async function createWithUniqueMemo(deps: AppDeps, input: TransactionInput, asse
     if (answer.code === 'memo_taken')
       throw new MooringError('conflict', 'could not assign a unique memo; please retry');
     throw refusalError(answer, null);
-  }
-}
-
-/** The actor's answer, or a 503 when it did not come in time. */
-async function commanded(pending: Promise<TransactionReply>): Promise<TransactionReply> {
-  try {
-    return await pending;
-  } catch (error) {
-    if (error instanceof CommandUnavailableError)
-      throw new MooringError('busy', undefined, {}, { cause: error });
-    throw error;
   }
 }
 
