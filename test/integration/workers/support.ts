@@ -32,6 +32,7 @@ import type { WorkerLog } from '../../../src/workers/index.ts';
 import { SENDING_ANCHOR, accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
 import type { OpenTestDatabase, TestDatabase } from '../../helpers/database.ts';
 import { deleteStreams, uniqueTestName } from '../../helpers/nats.ts';
+import { waitFor } from '../bus/support.ts';
 
 export const CUSTOMER_TYPES = ['sep31-sender', 'sep31-receiver'] as const;
 
@@ -128,18 +129,8 @@ export async function openWorkerWorld(
   return world;
 }
 
-/** Polls `condition` until it holds; fails naming `what` after `timeoutMs` (a deadline, not a speed claim). */
-export async function waitUntil(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Polls a condition until it holds (a deadline, not a speed claim): the bus tests' helper. */
+export const waitUntil = waitFor;
 
 // ---------------------------------------------------------------------------------------------------------
 // Customers
