@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config/index.ts';
@@ -17,8 +18,29 @@ declare module 'fastify' {
 const ALGORITHM = 'HS256';
 type AuthConfig = Pick<Config, 'jwtSecret' | 'homeDomain'>;
 
-function key(config: AuthConfig): Uint8Array {
-  return new TextEncoder().encode(config.jwtSecret);
+/** Tokens verified recently, per key: most requests carry a token seen before, checked only for expiry. */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
+interface Verifier {
+  /** Imported once: jose would import raw bytes as a new HMAC key on every call. */
+  key: KeyObject;
+  verified: Map<string, { identity: Sep10Identity; expiresAtMs: number }>;
+}
+
+const verifiers = new Map<string, Verifier>();
+
+function verifierFor(config: AuthConfig): Verifier {
+  const id = `${publicUrls(config).webAuthEndpoint}\n${config.jwtSecret}`;
+  let verifier = verifiers.get(id);
+  if (verifier === undefined) {
+    verifier = { key: createSecretKey(Buffer.from(config.jwtSecret, 'utf8')), verified: new Map() };
+    verifiers.set(id, verifier);
+  }
+  return verifier;
+}
+
+function key(config: AuthConfig): KeyObject {
+  return verifierFor(config).key;
 }
 
 /** Issues the SEP-10 JWT (`iss`, `sub`, `iat`, `exp`, `jti`, `client_domain`). */
@@ -43,21 +65,36 @@ export async function verifySep10Token(
   token: string,
   now = new Date(),
 ): Promise<Sep10Identity> {
+  const { key, verified } = verifierFor(config);
+  const known = verified.get(token);
+  if (known !== undefined && now.getTime() < known.expiresAtMs) return known.identity;
   try {
-    const { payload } = await jwtVerify(token, key(config), {
+    const { payload } = await jwtVerify(token, key, {
       algorithms: [ALGORITHM],
       issuer: publicUrls(config).webAuthEndpoint,
       currentDate: now,
       requiredClaims: ['sub', 'iat', 'exp', 'jti'],
     });
-    return identityOf(
+    const identity = identityOf(
       payload.sub!,
       payload.jti!,
       typeof payload.client_domain === 'string' ? payload.client_domain : null,
     );
+    remember(verified, token, { identity, expiresAtMs: payload.exp! * 1000 });
+    return identity;
   } catch (error) {
     throw new MooringError('unauthorized', 'invalid or expired token', {}, { cause: error });
   }
+}
+
+function remember(
+  verified: Verifier['verified'],
+  token: string,
+  entry: { identity: Sep10Identity; expiresAtMs: number },
+) {
+  // A Map iterates in insertion order: dropping the first entry drops the oldest.
+  if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
+  verified.set(token, entry);
 }
 
 /**
