@@ -1,5 +1,5 @@
 // Model-based tests: enumerate the machine's paths with xstate/graph and check every state on them.
-import { initialTransition, transition } from 'xstate';
+import { createActor, initialTransition, transition } from 'xstate';
 import { createTestModel, getShortestPaths, getSimplePaths, type StatePath } from 'xstate/graph';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
   transactionMachine,
   type PersistedTransaction,
   type Step,
+  type TransactionEffect,
   type TransactionEvent,
   type TransactionSnapshot,
 } from '../../../machines/index.ts';
@@ -253,6 +254,58 @@ describe('shortest paths over concrete events', () => {
       }
     }
     expect(seen.size).toBe(paths.length);
+  });
+});
+
+/** What XState's own interpreter does with `event` in `snapshot`: a started actor, its effects recorded. */
+function interpreted(snapshot: TransactionSnapshot, event: TransactionEvent) {
+  const effects: TransactionEffect[] = [];
+  // A done actor ignores every event (the interpreter only warns): refused, as it would be.
+  if (snapshot.status === 'done') return { accepted: false, effects };
+  const machine = transactionMachine.provide({
+    actions: { recordEffect: (_, effect: TransactionEffect) => effects.push(effect) },
+  });
+  const actor = createActor(machine, { snapshot: transactionMachine.getPersistedSnapshot(snapshot) });
+  actor.start();
+  const before = actor.getSnapshot();
+  actor.send(event);
+  const after = actor.getSnapshot();
+  actor.stop();
+  return {
+    accepted: after !== before,
+    value: after.value,
+    context: after.context,
+    status: after.status,
+    effects,
+  };
+}
+
+// The pure runtime reuses one actor scope and evaluates each event once; it must decide exactly as the
+// interpreter does: the same acceptance, next state, context and effects.
+describe('the pure runtime against the XState interpreter', () => {
+  it('decides every event alike in every state on every shortest path', () => {
+    const states = new Map<string, TransactionSnapshot>();
+    for (const path of PATHS) {
+      for (const step of replay(path))
+        states.set(JSON.stringify([persist(step.snapshot), step.snapshot.status]), step.snapshot);
+    }
+    expect(states.size).toBeGreaterThan(100);
+    for (const snapshot of states.values()) {
+      for (const event of EVENTS) {
+        const expected = interpreted(snapshot, event);
+        const result = stepTransaction(snapshot, event);
+        const where = `${valueText(snapshot)} + ${event.type}`;
+        expect(result.accepted, where).toBe(expected.accepted);
+        if (!result.accepted || !expected.accepted) continue;
+        const { snapshot: next, effects } = result.step;
+        expect({ value: next.value, context: next.context, status: next.status, effects }, where).toEqual({
+          value: expected.value,
+          context: expected.context,
+          status: expected.status,
+          effects: expected.effects,
+        });
+      }
+    }
   });
 });
 
