@@ -142,9 +142,14 @@ export async function applyTransactionBatch(
   // 1. Read ------------------------------------------------------------------------------------------
   const working = new Map<string, Working>();
   const ids = [...new Set(items.map((item) => item.transactionId))];
+  // A create names a fresh id: its row cannot exist unless the create was applied, which the event log
+  // tells (below); a refused create is not remembered. So a create reads no row and no refusal.
+  const addressed = new Set(
+    items.filter((_, i) => bodies[i]?.type !== 'create').map((item) => item.transactionId),
+  );
   const toLoad: string[] = [];
   const hot = new Map<string, CachedTransaction>();
-  for (const id of ids) {
+  for (const id of addressed) {
     const cached = deps.cached?.(id);
     if (cached) hot.set(id, cached);
     else toLoad.push(id);
@@ -187,8 +192,8 @@ export async function applyTransactionBatch(
   const refusedBefore = new Map<string, { code: string; reason: string }>();
   for (const row of await findRefusedMessages(
     trx,
-    ids.map(transactionAddress),
-    items.map((item) => item.messageId),
+    [...addressed].map(transactionAddress),
+    items.filter((_, i) => bodies[i]?.type !== 'create').map((item) => item.messageId),
   )) {
     refusedBefore.set(pairKey(row.actor, row.message_id), { code: row.code, reason: row.reason });
   }
@@ -274,6 +279,8 @@ export async function applyTransactionBatch(
       stateAfter: next.snapshot.value,
     });
     next.effects.forEach((effect, index) => {
+      // A status change is told only to a registered callback URL: without one the row could do nothing.
+      if (effect.kind === 'status_changed' && w.callbackUrl === null) return;
       effects.push({
         transactionId: w.id,
         seq: w.version,

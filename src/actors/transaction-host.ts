@@ -33,6 +33,11 @@ export interface TransactionHost {
   ): Promise<ApplyOutcome>;
   /** Applies one event exactly once (by `eventId`). Throws EventRejectedError when the state does not take it. */
   apply(envelope: TransactionEventEnvelope): Promise<ApplyOutcome>;
+  /** PUT /transactions/:id/callback: later status changes are told to `url`. */
+  registerCallback(
+    transactionId: string,
+    options: { messageId: string; sendingAnchor: string; url: string },
+  ): Promise<ApplyOutcome>;
 }
 
 export interface TransactionHostOptions {
@@ -85,6 +90,8 @@ export function createTransactionHost(options: TransactionHostOptions): Transact
       run(input.id, eventId, { type: 'create', input, then, notAfter: null }, 'CREATED'),
     apply: ({ eventId, transactionId, event }) =>
       run(transactionId, eventId, { type: 'event', event }, event.type),
+    registerCallback: (transactionId, { messageId, sendingAnchor, url }) =>
+      run(transactionId, messageId, { type: 'register_callback', sendingAnchor, url }, 'register_callback'),
   };
 }
 

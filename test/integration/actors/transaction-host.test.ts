@@ -39,6 +39,27 @@ describe.each(testDatabases())('actor host on $name', (database) => {
       [1, 'CREATED', null, 'pending_receiver'],
       [2, 'ACCOUNT_ASSIGNED', 'pending_receiver', 'pending_sender'],
     ]);
+    // No callback URL can be registered before the create exists: no status change is written for nobody.
+    expect(await outboxOf(input.id)).toEqual([]);
+  });
+
+  it('writes a status_changed effect per status change once a callback is registered, each as it was then', async () => {
+    const input = transactionInput();
+    await host.create(input, { eventId: `create-${input.id}` });
+    await host.registerCallback(input.id, {
+      messageId: `callback-${input.id}`,
+      sendingAnchor: input.sendingAnchor,
+      url: 'https://sender.example/callback',
+    });
+    await host.apply({ eventId: `assign-${input.id}`, transactionId: input.id, event: accountAssigned() });
+    const credited = payment();
+    await host.apply({
+      eventId: credited.operationId,
+      transactionId: input.id,
+      event: { type: 'PAYMENT_RECEIVED', at: '2026-11-24T10:05:01.000Z', payment: credited },
+    });
+    const row = await findTransaction(db, input.id);
+    expect(row?.callback_url).toBe('https://sender.example/callback');
     const effects = (await outboxOf(input.id)).map(
       (o) =>
         o.payload as {
@@ -48,15 +69,15 @@ describe.each(testDatabases())('actor host on $name', (database) => {
         },
     );
     expect(effects.map(({ kind, status }) => ({ kind, status }))).toEqual([
-      { kind: 'status_changed', status: 'pending_receiver' },
       { kind: 'status_changed', status: 'pending_sender' },
+      { kind: 'status_changed', status: 'pending_receiver' },
     ]);
     // Each effect keeps the transaction as it was then, not as it is at delivery.
     expect(effects[0]!.transaction).toMatchObject({
-      status: 'pending_receiver',
-      context: { stellarMemo: null },
+      status: 'pending_sender',
+      context: { stellarMemo: row?.stellar_memo, payment: null },
     });
-    expect(effects[1]!.transaction.context['stellarMemo']).toBe(row?.stellar_memo);
+    expect(effects[1]!.transaction.context['payment']).toMatchObject({ operationId: credited.operationId });
   });
 
   it('applies an event: new snapshot, read model, event log and effects together', async () => {

@@ -144,17 +144,22 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     });
   }
 
-  /** A transaction at pending_sender (two status changes so far), with the callback URL set on its row. */
+  /**
+   * A paid transaction (pending_receiver) whose callback was registered right after its creation, as a
+   * sending anchor does: two status changes to tell (pending_sender, pending_receiver). Without a URL no
+   * callback row is written at all.
+   */
   async function transaction(callbackUrl: string | null = receiver.url()) {
     const input = transactionInput();
-    await host.create(input, { eventId: `create-${input.id}`, then: [accountAssigned()] });
+    await host.create(input, { eventId: `create-${input.id}` });
     if (callbackUrl !== null) {
-      await db
-        .updateTable('transactions')
-        .set({ callback_url: callbackUrl })
-        .where('id', '=', input.id)
-        .execute();
+      await host.registerCallback(input.id, {
+        messageId: `callback-${input.id}`,
+        sendingAnchor: input.sendingAnchor,
+        url: callbackUrl,
+      });
     }
+    await apply(input.id, accountAssigned(), paid());
     return input.id;
   }
 
@@ -173,7 +178,6 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
   async function toCompletion(transactionId: string) {
     await apply(
       transactionId,
-      paid(),
       { type: 'PAYOUT_REQUESTED', at: '2026-11-24T10:06:00.000Z' },
       { type: 'PAYOUT_PENDING_EXTERNAL', at: '2026-11-24T10:07:00.000Z', externalTransactionId: 'ext-1' },
       { type: 'PAYOUT_COMPLETED', at: '2026-11-24T10:08:00.000Z' },
@@ -187,10 +191,9 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     const id = await transaction();
     await toCompletion(id);
 
-    expect(await relay().runOnce()).toBe(5);
+    expect(await relay().runOnce()).toBe(4);
 
     expect(receiver.received.map(statusOf)).toEqual([
-      'pending_receiver',
       'pending_sender',
       'pending_receiver',
       'pending_external',
@@ -225,15 +228,15 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
       ).toEqual({ ok: true, timestamp: Number(t) });
     }
     const bodies = receiver.received.map((r) => JSON.parse(r.body).transaction);
-    expect(bodies[0].stellar_memo).toBeUndefined();
-    expect(bodies[1].stellar_memo).toEqual(expect.any(String));
-    expect(bodies[3]).toMatchObject({ status: 'pending_external', external_transaction_id: 'ext-1' });
-    expect(bodies[4].completed_at).toBe('2026-11-24T10:08:00.000Z');
+    expect(bodies[0].stellar_memo).toEqual(expect.any(String));
+    expect(bodies[1].stellar_transaction_id).toEqual(expect.any(String));
+    expect(bodies[2]).toMatchObject({ status: 'pending_external', external_transaction_id: 'ext-1' });
+    expect(bodies[3].completed_at).toBe('2026-11-24T10:08:00.000Z');
 
     const after = await outbox(id);
     expect(
       after.filter((r) => r.kind === 'status_changed').map((r) => [r.state, r.attempts, r.completed_at]),
-    ).toEqual(Array.from({ length: 5 }, () => ['done', 1, now]));
+    ).toEqual(Array.from({ length: 4 }, () => ['done', 1, now]));
     // The payout effect has no handler here: it is left for the payout worker, unclaimed.
     expect(after.find((r) => r.kind === 'execute_payout')).toMatchObject({
       state: 'pending',
@@ -242,7 +245,7 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
       last_error: null,
     });
     expect(await relay().runOnce()).toBe(0);
-    expect(receiver.received).toHaveLength(5);
+    expect(receiver.received).toHaveLength(4);
   });
 
   it('sends to the URL registered at send time, and nothing when none is', async () => {
@@ -254,16 +257,13 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
       .where('id', '=', moved)
       .execute();
 
-    expect(await relay().runOnce()).toBe(4);
+    expect(await relay().runOnce()).toBe(2);
 
     expect(receiver.received.map((r) => [r.path, transactionIdOf(r.body)])).toEqual([
       ['/new', moved],
       ['/new', moved],
     ]);
-    expect((await outbox(silent)).map((r) => [r.state, r.attempts, r.last_error])).toEqual([
-      ['done', 1, null],
-      ['done', 1, null],
-    ]);
+    expect((await outbox(silent)).filter((r) => r.kind === 'status_changed')).toEqual([]);
   });
 
   it('retries with exponential backoff while the receiver fails, holding back the later callbacks', async () => {
@@ -303,16 +303,16 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     [first, second] = await outbox(id);
     expect([first?.state, first?.attempts, second?.state, second?.attempts]).toEqual(['done', 3, 'done', 1]);
     expect(receiver.received.map(statusOf)).toEqual([
-      'pending_receiver',
-      'pending_receiver',
-      'pending_receiver',
       'pending_sender',
+      'pending_sender',
+      'pending_sender',
+      'pending_receiver',
     ]);
   });
 
   it('fails a callback for good after maxAttempts, then delivers the later ones', async () => {
     receiver.answer((request) =>
-      statusOf(request) === 'pending_receiver' ? { status: 503 } : { status: 200 },
+      statusOf(request) === 'pending_sender' ? { status: 503 } : { status: 200 },
     );
     const { log, entries } = captureLog();
     const r = relay({ maxAttempts: 3, log, backoff: { initialMs: 1_000, factor: 2, maxMs: 1_500 } });
@@ -336,10 +336,10 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     });
     expect(second).toMatchObject({ state: 'done', attempts: 1 });
     expect(receiver.received.map(statusOf)).toEqual([
-      'pending_receiver',
-      'pending_receiver',
-      'pending_receiver',
       'pending_sender',
+      'pending_sender',
+      'pending_sender',
+      'pending_receiver',
     ]);
     expect(entries.filter((e) => e.level === 'error')).toEqual([
       expect.objectContaining({
@@ -434,7 +434,7 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
   });
 
   it('keeps looping after failures, and stop() waits for the pass in flight', async () => {
-    const id = await transaction(null);
+    const id = await transaction();
     let calls = 0;
     let release!: () => void;
     const blocked = new Promise<void>((resolve) => (release = resolve));
@@ -443,7 +443,7 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     const handler: EffectHandler = async (row) => {
       calls++;
       if (calls === 1) throw new Error('first call fails');
-      if (row.seq === 3) {
+      if ((row.payload as { transaction: { status: string } }).transaction.status === 'pending_external') {
         reachedBlock();
         await blocked;
       }
@@ -464,7 +464,12 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
       true,
     );
 
-    await apply(id, paid()); // seq 3: its handler blocks until released
+    // The next status change's handler blocks until released.
+    await apply(
+      id,
+      { type: 'PAYOUT_REQUESTED', at: '2026-11-24T10:06:00.000Z' },
+      { type: 'PAYOUT_PENDING_EXTERNAL', at: '2026-11-24T10:07:00.000Z', externalTransactionId: 'ext-1' },
+    );
     await atBlock;
     let stopped = false;
     const stopping = r.stop().then(() => (stopped = true));
@@ -472,7 +477,9 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     expect(stopped).toBe(false);
     release();
     await stopping;
-    expect((await outbox(id)).at(-1)).toMatchObject({ seq: 3, state: 'done' });
+    expect((await outbox(id)).filter((row) => row.kind === 'status_changed').at(-1)).toMatchObject({
+      state: 'done',
+    });
     const settledCalls = calls;
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toBe(settledCalls);
@@ -512,17 +519,16 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
           .execute();
         if (open.length === 0) break;
       }
-      expect(settled[0]! + settled[1]!).toBe(ids.length * 5);
+      expect(settled[0]! + settled[1]!).toBe(ids.length * 4);
       if (database.name === 'postgres') expect(Math.min(...settled)).toBeGreaterThan(0);
     } finally {
       if (database.name === 'postgres') await Promise.all(pools.map((pool) => pool.destroy()));
     }
 
-    expect(receiver.received).toHaveLength(ids.length * 5);
+    expect(receiver.received).toHaveLength(ids.length * 4);
     expect(receiver.overlaps()).toBe(0);
     for (const id of ids) {
       expect(receiver.received.filter((r) => transactionIdOf(r.body) === id).map(statusOf)).toEqual([
-        'pending_receiver',
         'pending_sender',
         'pending_receiver',
         'pending_external',
