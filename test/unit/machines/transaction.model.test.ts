@@ -265,7 +265,8 @@ function interpreted(snapshot: TransactionSnapshot, event: TransactionEvent) {
   const machine = transactionMachine.provide({
     actions: { recordEffect: (_, effect: TransactionEffect) => effects.push(effect) },
   });
-  const actor = createActor(machine, { snapshot: transactionMachine.getPersistedSnapshot(snapshot) });
+  // `input` is ignored when a snapshot is given.
+  const actor = createActor(machine, { snapshot: transactionMachine.getPersistedSnapshot(snapshot), input });
   actor.start();
   const before = actor.getSnapshot();
   actor.send(event);
