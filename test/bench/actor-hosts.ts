@@ -1,12 +1,13 @@
 /**
  * Figure 4 (PostgreSQL + NATS only): does a second actor-host process raise POST throughput?
  *
- * This process runs Mooring with the `http` role only (with NATS, `http` hosts no actors: every create
- * goes to JetStream and waits for the owning host's answer); the actors run in child processes,
- * `node bin/mooring.js actors`, each with this environment's DATABASE_URL, NATS_URL, NATS_PREFIX,
- * MOORING_CONFIG (explicit signing and JWT secrets) and MOORING_DATA_DIR. With one child, then two, the
+ * This process runs Mooring with every role of `mooring serve` but the actors (with NATS, `http` hosts no
+ * actors: every create goes to JetStream and waits for the owning host's answer); the actors run in child
+ * processes, `node bin/mooring.js actors`, each with this environment's DATABASE_URL, NATS_URL,
+ * NATS_PREFIX, OPERATOR_TOKEN, MOORING_CONFIG (explicit signing and JWT secrets) and MOORING_DATA_DIR. With one child, then two, the
  * benchmark waits until the children own all partitions (leases `actors:<prefix>_events:<p>`, each child
- * its fair share) and drives POST /sep31/transactions as in figure 1 (warm-up, rounds, best kept).
+ * its fair share) and the outbox is quiet, and drives POST /sep31/transactions as in figure 1 (the same
+ * token and body naming ACCEPTED customers, warm-up, rounds, best kept).
  * The children are killed afterwards, whatever happens (also on Ctrl-C, and on exit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,9 +17,11 @@ import { performance } from 'node:perf_hooks';
 import type { Kysely } from 'kysely';
 import { partitionLease } from '../../src/actors/ownership.ts';
 import type { Database } from '../../src/db/index.ts';
-import type { BenchEnvironment } from './environments.ts';
+import { ROLES_BUT_ACTORS, type BenchEnvironment } from './environments.ts';
 import { drive, type LoadResult } from './http-load.ts';
-import { best, POST_BODY, sep10Token, type PostBenchSettings } from './post-transactions.ts';
+import { waitForQuietOutbox } from './outbox-quiet.ts';
+import { best, type PostBenchSettings } from './post-transactions.ts';
+import { postBody, sep10Token } from './sending-anchor.ts';
 import { pause } from './stats.ts';
 
 export interface HostsResult {
@@ -34,6 +37,8 @@ export interface HostsRun {
   ownSeconds: number;
   /** Partitions each child owned while measuring. */
   owned: number[];
+  /** Effects parked before the rounds (the relays could not clear them in time). */
+  parked: number;
 }
 
 const MOORING_BIN = fileURLToPath(new URL('../../bin/mooring.js', import.meta.url));
@@ -59,11 +64,12 @@ export async function benchActorHosts(
   env: BenchEnvironment,
   settings: PostBenchSettings,
 ): Promise<HostsResult> {
-  const http = await env.start(['http'], 'http with child actor hosts');
+  const http = await env.start('every role but actors, with child actor hosts', ROLES_BUT_ACTORS);
   const children: ActorsChild[] = [];
   try {
     const url = `${http.mooring.url!}/sep31/transactions`;
     const headers = { authorization: `Bearer ${await sep10Token(env.config)}` };
+    const body = postBody(env.customers);
     const stream = http.mooring.bus.stream;
     const partitions = http.mooring.bus.partitions;
     const measure = async (): Promise<HostsRun> => {
@@ -72,11 +78,15 @@ export async function benchActorHosts(
       const owned = await waitForOwners(http.db, stream, partitions, children);
       const ownSeconds = (performance.now() - spawned) / 1000;
       const run = (count: number) =>
-        drive({ url, count, concurrency: settings.concurrency, body: POST_BODY, headers, expectStatus: 201 });
+        drive({ url, count, concurrency: settings.concurrency, body, headers, expectStatus: 201 });
       await run(settings.warmup);
       const rounds: LoadResult[] = [];
-      for (let round = 0; round < settings.rounds; round++) rounds.push(await run(settings.count));
-      return { best: best(rounds), rounds, ownSeconds, owned };
+      let parked = 0;
+      for (let round = 0; round < settings.rounds; round++) {
+        parked += (await waitForQuietOutbox(http.db)).parked;
+        rounds.push(await run(settings.count));
+      }
+      return { best: best(rounds), rounds, ownSeconds, owned, parked };
     };
     const one = await measure();
     const two = await measure();

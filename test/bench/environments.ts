@@ -5,7 +5,10 @@
  * - `embedded`: the defaults: PGlite on disk (MOORING_DATA_DIR, a temporary folder) + the in-process bus;
  * - `postgres+nats`: DATABASE_URL → a fresh database `mooring_bench_<hex>` on that server, NATS_URL with
  *   NATS_PREFIX `bench_<hex>` (stream `bench_<hex>_events`). Both are removed afterwards, also on Ctrl-C.
- * Both point HORIZON_URL at a fake Horizon of their own and listen on a free port on 127.0.0.1.
+ * Both are a KYC deployment (SEP-12 types sep31-sender and sep31-receiver, a sender and a receiver
+ * registered through SEP-12 and ACCEPTED when the environment opens), turn the machine viewer on
+ * (OPERATOR_TOKEN), point HORIZON_URL at a fake Horizon of their own and listen on a free port on 127.0.0.1.
+ * A figure starts every role of `mooring serve` unless it says otherwise.
  * A server that cannot be reached makes its environment `skipped`, with the reason.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,9 +24,10 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import type { Database } from '../../src/db/index.ts';
-import { startMooring, type Mooring, type Role } from '../../src/main.ts';
+import { ROLES, startMooring, type Mooring, type Role } from '../../src/main.ts';
 import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
 import { testConfigFile } from '../helpers/app.ts';
+import { registerCustomers, type BenchCustomers } from './sending-anchor.ts';
 import { errorMessage, Teardown } from './teardown.ts';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -31,6 +35,8 @@ export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const CONNECT_TIMEOUT_MS = 3_000;
 /** Warnings and errors kept per environment (the count goes on). */
 const TROUBLE_KEPT = 200;
+/** `mooring serve` without the actors: what runs beside actor hosts in other processes. */
+export const ROLES_BUT_ACTORS: readonly Role[] = ROLES.filter((role) => role !== 'actors');
 
 export interface BenchEnvironment {
   name: 'embedded' | 'postgres+nats';
@@ -43,11 +49,18 @@ export interface BenchEnvironment {
   env: Readonly<Record<string, string>>;
   /** The Horizon that HORIZON_URL points at. */
   horizon: FakeHorizon;
+  /** The sending anchor's sender and receiver, ACCEPTED before any figure. */
+  customers: BenchCustomers;
+  /** The machine viewer's OPERATOR_TOKEN. */
+  operatorToken: string;
   /** What Mooring logged at warn or above (LOG_LEVEL is silent: nothing is printed while measuring). */
   trouble: { count: number; kept: string[] };
   teardown: Teardown;
-  /** `startMooring` with these roles; `phase` labels its log lines. Stopped by `stop()` or teardown. */
-  start(roles: readonly Role[], phase: string): Promise<Started>;
+  /**
+   * `startMooring` with these roles (default: every role, as `mooring serve`); `phase` labels its log
+   * lines. Stopped by `stop()` or teardown.
+   */
+  start(phase: string, roles?: readonly Role[]): Promise<Started>;
   close(): Promise<void>;
 }
 
@@ -62,10 +75,12 @@ export interface Started {
 export type OpenedEnvironment =
   { opened: BenchEnvironment } | { skipped: string; name: BenchEnvironment['name']; label: string };
 
-/** The config file of every environment: no KYC needed to pay out, the reference rails paying at once. */
+/**
+ * The config file of every environment: testConfigFile's KYC types (sep31-sender, sep31-receiver: a POST
+ * looks both customers up, a payout waits until both are ACCEPTED), the reference rails paying at once.
+ */
 function configFile() {
   return testConfigFile({
-    sep12: { types: {} },
     rails: { kind: 'reference', payoutDelaySeconds: 0 },
     // Only used when no cursor is stored yet: the accounts are empty when each watcher first starts.
     watcher: { startFrom: 'beginning' },
@@ -84,7 +99,9 @@ async function build(
   const horizon = await startFakeHorizon();
   teardown.add('fake Horizon', () => horizon.close());
   await writeFile(join(dir, 'mooring.json'), JSON.stringify(configFile()));
+  const operatorToken = randomBytes(16).toString('hex');
   const env = {
+    OPERATOR_TOKEN: operatorToken,
     MOORING_CONFIG: join(dir, 'mooring.json'),
     MOORING_DATA_DIR: join(dir, 'data'),
     LOG_LEVEL: 'silent',
@@ -96,7 +113,7 @@ async function build(
   const config = await loadConfig({ env, cwd: dir });
   const trouble = { count: 0, kept: [] as string[] };
 
-  async function start(roles: readonly Role[], phase: string): Promise<Started> {
+  async function start(phase: string, roles: readonly Role[] = ROLES): Promise<Started> {
     const log = pino(
       { level: 'warn', base: null },
       {
@@ -117,6 +134,14 @@ async function build(
     };
   }
 
+  const registration = await start('customers', ['http', 'actors']);
+  let customers: BenchCustomers;
+  try {
+    customers = await registerCustomers(registration.mooring.url!, config);
+  } finally {
+    await registration.stop();
+  }
+
   return {
     name,
     label,
@@ -124,6 +149,8 @@ async function build(
     config,
     env,
     horizon,
+    customers,
+    operatorToken,
     trouble,
     teardown,
     start,

@@ -4,6 +4,7 @@
  * same for the baseline and for Mooring, which is why figures are read as ratios.
  */
 import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { inParallel, median, percentile } from './stats.ts';
 
@@ -26,6 +27,10 @@ export interface LoadResult {
   /** Per-request latency, milliseconds. */
   medianMs: number;
   p99Ms: number;
+  /** Every request's latency, milliseconds, in completion order (to pool rounds). */
+  latenciesMs: number[];
+  /** The machine's 1-minute load average when the run ended. */
+  load1: number;
 }
 
 export async function drive(options: LoadOptions): Promise<LoadResult> {
@@ -55,6 +60,8 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
       perSecond: options.count / seconds,
       medianMs: median(latencies),
       p99Ms: percentile(latencies, 99),
+      latenciesMs: latencies,
+      load1: loadavg()[0] ?? 0,
     };
   } finally {
     agent.destroy();

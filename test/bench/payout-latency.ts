@@ -1,21 +1,25 @@
 /**
  * Figure 3: a payment on Horizon's live stream → the rails asked to pay it out, as an operator would see
- * it with the DEFAULT worker intervals (execute-outgoing every 10 s, poll-outgoing every 60 s).
+ * it with every role of `mooring serve` running and the DEFAULT worker intervals (execute-outgoing every
+ * 10 s, poll-outgoing every 60 s).
  *
- * Mooring runs with the `actors`, `watcher` and `execute-outgoing` roles (the last carries out payouts:
- * its payout relay wakes on the actors' `outbox.execute_payout` signal, its 10 s interval is the safety
- * net). No KYC types are configured, so a credited transaction asks for its payout in the same commit;
- * the rails are the reference rails, which book every payout in `reference_rails_payouts`.
+ * The payout relay (role execute-outgoing) wakes on the actors' `outbox.execute_payout` signal, its 10 s
+ * interval is the safety net. The transactions name the environment's ACCEPTED sender and receiver, so
+ * the actor that credits one reads both customers and asks for its payout in the same commit; the rails
+ * are the reference rails, which book every payout in `reference_rails_payouts`.
  *
  * Set-up (untimed): the transactions, created through the bus (`waiting.ts`); the watcher on the SSE
- * stream. Then, one at a time, a payment is appended to the fake Horizon (which pushes it down the open
- * stream) and timed until a poll (every 2 ms, one statement) sees the rails' row for its transaction;
- * the same poll notes when the watcher's cursor reached the payment and when the credit was committed. The first `warmup` payments are not counted.
+ * stream; the outbox quiet. Then, one at a time, a payment is appended to the fake Horizon (which pushes
+ * it down the open stream) and timed until a poll (every 2 ms, one statement) sees the rails' row for its
+ * transaction; the same poll notes when the watcher's cursor reached the payment and when the credit was
+ * committed. The first `warmup` payments are not counted.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/index.ts';
 import type { BenchEnvironment } from './environments.ts';
+import { waitForQuietOutbox, type Quieted } from './outbox-quiet.ts';
 import { median, pause, percentile } from './stats.ts';
 import { benchAsset, createWaiting, paymentFor } from './waiting.ts';
 
@@ -44,6 +48,10 @@ export interface LatencyResult {
   /** The fake's own cost of building, signing and appending one payment (inside the figures above). */
   appendMedianMs: number;
   setupSeconds: number;
+  /** The outbox before the first payment (what the set-up and the figures before left). */
+  setupQuiet: Quieted;
+  /** The machine's 1-minute load average when the last payment reached the rails. */
+  load1: number;
 }
 
 export async function benchPayoutLatency(
@@ -51,12 +59,12 @@ export async function benchPayoutLatency(
   settings: LatencySettings,
 ): Promise<LatencyResult> {
   const setupStarted = performance.now();
-  const run = await env.start(['actors', 'watcher', 'execute-outgoing'], 'payout latency');
+  const run = await env.start('payout latency');
   try {
     const { waiting } = await createWaiting(
       run.db,
       run.mooring.bus,
-      env.config,
+      env,
       settings.warmup + settings.samples,
       settings.timeoutMs,
     );
@@ -66,6 +74,7 @@ export async function benchPayoutLatency(
       30_000,
       'the watcher on the SSE stream',
     );
+    const setupQuiet = await waitForQuietOutbox(run.db);
     const setupSeconds = (performance.now() - setupStarted) / 1000;
 
     const toRails: number[] = [];
@@ -108,6 +117,8 @@ export async function benchPayoutLatency(
       toCursor: percentiles(toCursor),
       appendMedianMs: median(appended),
       setupSeconds,
+      setupQuiet,
+      load1: loadavg()[0] ?? 0,
     };
   } finally {
     await run.stop();

@@ -2,8 +2,9 @@
  * Set-up shared by the watcher figures (never timed in them): transactions waiting in `pending_sender`
  * for their payments, and those payments.
  *
- * The transactions are made as POST /sep31/transactions makes them (the same input, ACCOUNT_ASSIGNED
- * with the asset's receiving account and a fresh 32-byte hash memo), but without HTTP: their `create`
+ * The transactions are made as POST /sep31/transactions makes them (the same input, naming the
+ * environment's ACCEPTED sender and receiver, ACCOUNT_ASSIGNED with the asset's receiving account and a
+ * fresh 32-byte hash memo), but without HTTP: their `create`
  * messages are published to the actors through the running Mooring's bus with `publishMany`, 1,000 at a
  * time, and the database is then polled until it holds them all (in-process, `publishMany` resolves once
  * they are committed; with NATS, once JetStream stored them).
@@ -19,6 +20,7 @@ import type { AssetConfig, Config } from '../../src/config/index.ts';
 import type { Database } from '../../src/db/index.ts';
 import type { FakeHorizon } from '../fakes/fake-horizon.ts';
 import { KEYS } from '../helpers/app.ts';
+import type { BenchCustomers } from './sending-anchor.ts';
 import { pause } from './stats.ts';
 
 /** What every waiting transaction expects, and every payment brings. */
@@ -45,10 +47,11 @@ export function benchAsset(config: Config): AssetConfig {
 export async function createWaiting(
   db: Kysely<Database>,
   bus: EventBus,
-  config: Config,
+  env: { config: Config; customers: BenchCustomers },
   count: number,
   stallMs: number,
 ): Promise<Created> {
+  const { config, customers } = env;
   const asset = benchAsset(config);
   const started = performance.now();
   const before = await countTransactions(db);
@@ -57,7 +60,7 @@ export async function createWaiting(
     const messages = [];
     for (let i = from; i < Math.min(count, from + PUBLISH_CHUNK); i++) {
       const memo = randomBytes(32);
-      const input = transactionInput(asset, config.paymentDeadlineSeconds);
+      const input = transactionInput(asset, config.paymentDeadlineSeconds, customers);
       const assigned = {
         type: 'ACCOUNT_ASSIGNED' as const,
         at: input.startedAt,
@@ -151,7 +154,11 @@ export async function waitForCount(
   }
 }
 
-function transactionInput(asset: AssetConfig, deadlineSeconds: number): TransactionInput {
+function transactionInput(
+  asset: AssetConfig,
+  deadlineSeconds: number,
+  customers: BenchCustomers,
+): TransactionInput {
   const at = new Date();
   const assetId = `stellar:${asset.code}:${asset.issuer}`;
   return {
@@ -167,8 +174,8 @@ function transactionInput(asset: AssetConfig, deadlineSeconds: number): Transact
     feeDetails: { total: '1.5', asset: assetId },
     fundingMethod: 'SEPA',
     quoteId: null,
-    senderId: null,
-    receiverId: null,
+    senderId: customers.senderId,
+    receiverId: customers.receiverId,
     refundMemo: null,
     refundMemoType: null,
     expiresAt: new Date(at.getTime() + deadlineSeconds * 1000).toISOString(),

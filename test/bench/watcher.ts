@@ -1,27 +1,34 @@
 /**
- * Figure 2: the Horizon payment watcher catching up on a backlog, through the bus to the actors.
+ * Figure 2: the Horizon payment watcher catching up on a backlog, through the bus to the actors, with
+ * every role of `mooring serve` running.
  *
- * Set-up (untimed): Mooring with the `actors` role; `backlog` transactions created through its bus
- * (`waiting.ts`), ANALYZE, their payments appended to the fake Horizon after the account's stored cursor
- * (left there by figure 3's watcher, or the account's start), as if the watcher had been down while they
- * arrived.
+ * Set-up (untimed): Mooring with every role but the watcher; `backlog` transactions created through its
+ * bus (`waiting.ts`, naming the ACCEPTED sender and receiver), the outbox left quiet (whatever their
+ * creation left for the relays carried out), ANALYZE, their payments appended to the fake Horizon after the account's stored
+ * cursor (left there by figure 3's watcher, or the account's start), as if the watcher had been down
+ * while they arrived.
  *
  * Baseline (same run, same database, same Horizon pages): the unavoidable work done by hand, serially:
  * fetch the pages from the stored cursor with the same SDK payment source the watcher uses
  * (`createHorizonPaymentSource`, 200 records per page, over HTTP from the fake) and write one row per
  * payment, one multi-row INSERT per page.
  *
- * Measured: Mooring started anew with the `watcher` and `actors` roles (a restart after downtime); the
- * clock runs from the `startMooring` call (start-up included) until the database counts every payment
- * of the backlog credited to its transaction.
+ * Measured: Mooring started anew with every role (a restart after downtime); the clock runs from the
+ * `startMooring` call (start-up included) until the database counts every payment of the backlog
+ * credited to its transaction. Each credit reads the two customers and asks for its payout in the same
+ * commit; the payout relay carries the payouts out meanwhile. After the clock, the relays get
+ * AFTERWARDS_MS more (their rate is reported), then what is left is parked for the next figure.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
 import { firstValueFrom, from } from 'rxjs';
 import { getCursor, type Database } from '../../src/db/index.ts';
 import { createHorizonPaymentSource } from '../../src/stellar/horizon-payments-sdk.ts';
+import { ROLES } from '../../src/main.ts';
 import { spawnActors, waitForOwners, type ActorsChild } from './actor-hosts.ts';
-import type { BenchEnvironment } from './environments.ts';
+import { ROLES_BUT_ACTORS, type BenchEnvironment } from './environments.ts';
+import { waitForQuietOutbox, type Quieted } from './outbox-quiet.ts';
 import { analyze, benchAsset, countCredited, createWaiting, seedPayments, waitForCount } from './waiting.ts';
 
 export interface CatchUpSettings {
@@ -32,7 +39,7 @@ export interface CatchUpSettings {
 }
 
 export interface CatchUpResult {
-  setup: { transactions: number; createSeconds: number; seedSeconds: number; cursor: string };
+  setup: { transactions: number; createSeconds: number; seedSeconds: number; cursor: string; quiet: Quieted };
   baseline: { payments: number; pages: number; seconds: number; perSecond: number };
   watcher: {
     payments: number;
@@ -42,16 +49,21 @@ export interface CatchUpResult {
     /** When the watcher's cursor reached the last payment (it had handed every credit to the bus). */
     cursorAtEndSeconds: number | null;
   };
-  /** Payouts the actors requested while crediting (no KYC configured: at once, in the same commit). */
+  /** Payouts the actors requested while crediting (both customers ACCEPTED: in the same commit). */
   payoutsRequested: number;
+  /** After the clock stopped: the effects still owed (mostly payouts) and how long the relays took. */
+  afterwards: Quieted;
+  /** The machine's 1-minute load average when the clock stopped. */
+  load1: number;
 }
 
 const PAGE_LIMIT = 200;
+/** Long enough to see the payout relay's pace, short enough not to wait for a 10,000-payout backlog. */
+const AFTERWARDS_MS = 30_000;
 
 /**
- * `split`: the watcher in this process and the actors in a child process (`mooring actors`, started and
- * owning every partition before the clock starts), as a NATS deployment runs them; else both roles in
- * one process.
+ * `split`: the actors in a child process (`mooring actors`, started and owning every partition before the
+ * clock starts), every other role in this one, as a NATS deployment runs them; else every role here.
  */
 export async function benchCatchUp(
   env: BenchEnvironment,
@@ -64,7 +76,7 @@ export async function benchCatchUp(
   let actors: ActorsChild | undefined;
   if (options.split) {
     actors = spawnActors(env);
-    const probe = await env.start([], 'catch-up probe');
+    const probe = await env.start('catch-up probe', []);
     try {
       await waitForOwners(probe.db, probe.mooring.bus.stream, probe.mooring.bus.partitions, [actors]);
     } finally {
@@ -72,7 +84,7 @@ export async function benchCatchUp(
     }
   }
   const started = performance.now();
-  const run = await env.start(options.split ? ['watcher'] : ['watcher', 'actors'], 'catch-up');
+  const run = await env.start('catch-up', options.split ? ROLES_BUT_ACTORS : ROLES);
   try {
     const cursorAtEnd = await waitForAllCredited(run.db, {
       account,
@@ -82,12 +94,16 @@ export async function benchCatchUp(
       stallMs: settings.stallMs,
     });
     const seconds = (performance.now() - started) / 1000;
+    const load1 = loadavg()[0] ?? 0;
+    const payoutsRequested = (await countPayoutEffects(run.db)) - prepared.payoutsBefore;
+    const afterwards = await waitForQuietOutbox(run.db, AFTERWARDS_MS);
     return {
       setup: {
         transactions: settings.backlog,
         createSeconds: prepared.created.seconds,
         seedSeconds: prepared.seeded.seconds,
         cursor: prepared.cursor,
+        quiet: prepared.quiet,
       },
       baseline: prepared.baseline,
       watcher: {
@@ -97,7 +113,9 @@ export async function benchCatchUp(
         startSeconds: run.startSeconds,
         cursorAtEndSeconds: cursorAtEnd === null ? null : (cursorAtEnd - started) / 1000,
       },
-      payoutsRequested: (await countPayoutEffects(run.db)) - prepared.payoutsBefore,
+      payoutsRequested,
+      afterwards,
+      load1,
     };
   } finally {
     await run.stop();
@@ -106,19 +124,18 @@ export async function benchCatchUp(
 }
 
 /**
- * The untimed set-up and the baseline, in a Mooring with the `actors` role only (stopped before the
- * watcher starts: on PGlite only one may have the data dir open).
+ * The untimed set-up and the baseline, in a Mooring with every role but the watcher (which would credit
+ * the payments as they are seeded); stopped before the measured one starts: on PGlite only one may have
+ * the data dir open.
  */
 async function prepareBacklog(env: BenchEnvironment, account: string, settings: CatchUpSettings) {
-  const setup = await env.start(['actors'], 'catch-up set-up');
+  const setup = await env.start(
+    'catch-up set-up',
+    ROLES.filter((role) => role !== 'watcher'),
+  );
   try {
-    const created = await createWaiting(
-      setup.db,
-      setup.mooring.bus,
-      env.config,
-      settings.backlog,
-      settings.stallMs,
-    );
+    const created = await createWaiting(setup.db, setup.mooring.bus, env, settings.backlog, settings.stallMs);
+    const quiet = await waitForQuietOutbox(setup.db);
     await analyze(setup.db);
     const seeded = seedPayments(env.horizon, env.config, created.waiting);
     const cursor = (await getCursor(setup.db, account)) ?? '0';
@@ -130,7 +147,7 @@ async function prepareBacklog(env: BenchEnvironment, account: string, settings: 
         `the baseline read ${baseline.payments} payments after cursor ${cursor}, expected ${settings.backlog}`,
       );
     }
-    return { created, seeded, cursor, creditedBefore, payoutsBefore, baseline };
+    return { created, seeded, cursor, quiet, creditedBefore, payoutsBefore, baseline };
   } finally {
     await setup.stop();
   }
