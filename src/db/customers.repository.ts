@@ -495,15 +495,26 @@ export async function readInfoRounds(db: Executor, customerIds: readonly string[
  * this owner's customer (unknown id or another anchor's: never visible). A type the customer was never
  * considered for is NEEDS_INFO.
  */
-export async function customerStatusForType(
+export async function customerStatusesForTypes(
   db: Executor,
-  id: string,
+  asked: readonly { id: string; type: string }[],
   owner: CustomerOwner,
-  type: string,
-): Promise<CustomerStatus | null> {
-  if (id.length === 0 || id.length > 200 || id.includes('\u0000')) return null;
-  const customer = await findCustomerById(db, id);
-  if (!customer || !ownsCustomer(owner, customer)) return null;
-  const value = customer.statuses[type]?.value;
-  return isCustomerStatus(value) ? value : 'NEEDS_INFO';
+): Promise<(CustomerStatus | null)[]> {
+  const wellFormed = (id: string) => id.length > 0 && id.length <= 200 && !id.includes('\u0000');
+  const ids = [...new Set(asked.map((a) => a.id).filter(wellFormed))];
+  const rows =
+    ids.length === 0
+      ? []
+      : await db
+          .selectFrom('customers')
+          .select(['id', 'account', 'memo', 'statuses'])
+          .where('id', 'in', ids)
+          .execute();
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return asked.map(({ id, type }) => {
+    const customer = byId.get(id);
+    if (!customer || !ownsCustomer(owner, customer)) return null;
+    const value = (customer.statuses ?? {})[type]?.value;
+    return isCustomerStatus(value) ? value : 'NEEDS_INFO';
+  });
 }

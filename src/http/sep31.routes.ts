@@ -98,9 +98,9 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
     async (request, reply) => {
       const caller = identity(request);
       if (!isRecord(request.body)) throw bad('the request body must be a JSON object');
-      const { asset, request: post } = await validatePost(request.body, config, (id, type) =>
+      const { asset, request: post } = await validatePost(request.body, config, (asked) =>
         // SEP-12's view: this anchor's customer (account, and memo if the token has one), status per type.
-        queries.customerStatus(id, { account: caller.account, memo: caller.memo }, type),
+        queries.customerStatuses(asked, { account: caller.account, memo: caller.memo }),
       );
       const pricing = priceTransaction(asset, post.amount);
       if (pricing.amountOut === null) {

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { PersistedTransaction, TransactionStatus } from '../../machines/index.ts';
 import type { Database } from '../db/database.ts';
 import { findTransaction, lastEventSeq } from '../db/transactions.repository.ts';
-import { customerStatusForType, type CustomerOwner } from '../db/customers.repository.ts';
+import { customerStatusesForTypes, type CustomerOwner } from '../db/customers.repository.ts';
 
 /** A transaction as queries see it. */
 export interface TransactionView {
@@ -24,8 +24,14 @@ export interface TransactionQueries {
   transaction(id: string, sendingAnchor?: string): Promise<TransactionView | undefined>;
   /** The seq of the transaction's latest event of this type, or null. */
   lastEventSeq(id: string, eventType: string): Promise<number | null>;
-  /** A customer's SEP-12 status for a type, as `owner` sees it; null when it is not the owner's customer. */
-  customerStatus(customerId: string, owner: CustomerOwner, type: string): Promise<string | null>;
+  /**
+   * Customers' SEP-12 status for a type each, as `owner` sees them (null: not the owner's customer), in the
+   * order asked; one query for all.
+   */
+  customerStatuses(
+    asked: readonly { id: string; type: string }[],
+    owner: CustomerOwner,
+  ): Promise<(string | null)[]>;
 }
 
 export function transactionQueries(db: Kysely<Database>): TransactionQueries {
@@ -44,6 +50,6 @@ export function transactionQueries(db: Kysely<Database>): TransactionQueries {
       };
     },
     lastEventSeq: (id, eventType) => lastEventSeq(db, id, eventType),
-    customerStatus: (customerId, owner, type) => customerStatusForType(db, customerId, owner, type),
+    customerStatuses: (asked, owner) => customerStatusesForTypes(db, asked, owner),
   };
 }

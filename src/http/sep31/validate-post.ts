@@ -7,8 +7,11 @@ import { isMemoType, memoProblem } from './memo.ts';
 export const SENDER_TYPE = 'sep31-sender';
 export const RECEIVER_TYPE = 'sep31-receiver';
 
-/** The SEP-12 status of a customer for a type, as the calling sending anchor sees it; null if not its customer. */
-export type CustomerStatusLookup = (id: string, type: string) => Promise<string | null>;
+/**
+ * The SEP-12 status of customers for a type each, as the calling sending anchor sees them (null if not its
+ * customer), in the order asked.
+ */
+export type CustomerStatusLookup = (asked: { id: string; type: string }[]) => Promise<(string | null)[]>;
 
 export interface ValidatedPost {
   asset: AssetConfig;
@@ -38,8 +41,14 @@ export async function validatePost(
   const amount = checkAmount(body.amount, asset);
   const fundingMethod = checkFundingMethod(body.funding_method, asset);
   const lang = checkLang(body.lang);
-  const senderId = await checkCustomer(body.sender_id, SENDER_TYPE, config, customerStatus);
-  const receiverId = await checkCustomer(body.receiver_id, RECEIVER_TYPE, config, customerStatus);
+  const [senderId = null, receiverId = null] = await checkCustomers(
+    [
+      { raw: body.sender_id, type: SENDER_TYPE },
+      { raw: body.receiver_id, type: RECEIVER_TYPE },
+    ],
+    config,
+    customerStatus,
+  );
   const refund = checkRefundMemo(body.refund_memo, body.refund_memo_type);
   checkQuotes(body, asset);
   const fields = checkLegacyFields(body.fields);
@@ -141,17 +150,24 @@ function checkLang(raw: unknown): string | null {
  * the calling sending anchor and be ACCEPTED for that type. Otherwise the SEP's `customer_info_needed`.
  * When we do not KYC that party the id is not needed and is not stored.
  */
-async function checkCustomer(
-  raw: unknown,
-  type: string,
+async function checkCustomers(
+  parties: { raw: unknown; type: string }[],
   config: Pick<Config, 'sep12'>,
   customerStatus: CustomerStatusLookup,
-): Promise<string | null> {
-  if (!(type in config.sep12.types)) return null;
-  if (typeof raw !== 'string' || raw === '') throw customerInfoNeeded(type);
-  const status = await customerStatus(raw, type);
-  if (status !== 'ACCEPTED') throw customerInfoNeeded(type);
-  return raw;
+): Promise<(string | null)[]> {
+  const kyc = parties.filter((party) => party.type in config.sep12.types);
+  const asked = kyc.flatMap(({ raw, type }) =>
+    typeof raw === 'string' && raw !== '' ? [{ id: raw, type }] : [],
+  );
+  // Both parties in one lookup; the first party's problem is still the one reported.
+  const statuses = asked.length === 0 ? [] : await customerStatus(asked);
+  return parties.map(({ raw, type }) => {
+    if (!(type in config.sep12.types)) return null;
+    if (typeof raw !== 'string' || raw === '') throw customerInfoNeeded(type);
+    const status = statuses[asked.findIndex((a) => a.id === raw && a.type === type)];
+    if (status !== 'ACCEPTED') throw customerInfoNeeded(type);
+    return raw;
+  });
 }
 
 function checkRefundMemo(memo: unknown, type: unknown): { memo: string; type: MemoType } | null {
