@@ -19,8 +19,16 @@ export interface NewOutboxEffect {
  * whose idempotency key is already present is skipped (it was already scheduled). Returns how many were new.
  */
 export async function insertEffects(db: Executor, effects: readonly NewOutboxEffect[]): Promise<number> {
-  if (effects.length === 0) return 0;
-  const result = await db
+  const query = insertEffectsQuery(db, effects);
+  if (query === null) return 0;
+  const result = await query.executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+}
+
+/** The INSERT of `insertEffects`, to run alone or with other writes (`writeTogether`); null: none. */
+export function insertEffectsQuery(db: Executor, effects: readonly NewOutboxEffect[]) {
+  if (effects.length === 0) return null;
+  return db
     .insertInto('outbox')
     .values(
       effects.map((e) => ({
@@ -32,9 +40,7 @@ export async function insertEffects(db: Executor, effects: readonly NewOutboxEff
         ...(e.nextAttemptAt !== undefined && { next_attempt_at: e.nextAttemptAt }),
       })),
     )
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+    .onConflict((oc) => oc.column('idempotency_key').doNothing());
 }
 
 export interface ClaimOptions {

@@ -109,18 +109,20 @@ export interface TransactionWrite {
 
 /** Inserts new transactions. A taken id or memo is a unique violation (callers check first). */
 export async function insertTransactions(db: Db, rows: readonly TransactionWrite[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db
-    .insertInto('transactions')
-    .values(
-      rows.map((row) => ({
-        id: row.id,
-        version: row.version,
-        callback_url: row.callbackUrl,
-        ...readModelColumns(row.status, row.persisted),
-      })),
-    )
-    .execute();
+  await insertTransactionsQuery(db, rows)?.execute();
+}
+
+/** The INSERT of new transactions, to run alone or with other writes (`writeTogether`); null: none. */
+export function insertTransactionsQuery(db: Db, rows: readonly TransactionWrite[]) {
+  if (rows.length === 0) return null;
+  return db.insertInto('transactions').values(
+    rows.map((row) => ({
+      id: row.id,
+      version: row.version,
+      callback_url: row.callbackUrl,
+      ...readModelColumns(row.status, row.persisted),
+    })),
+  );
 }
 
 /** The jsonb_to_recordset column list of a transaction write: every read-model column, typed. */
@@ -167,7 +169,15 @@ const WRITE_COLUMNS: Record<string, string> = {
  * `expectedVersion`. Returns the ids written: one missing means someone else wrote it (a lost race).
  */
 export async function updateTransactions(db: Db, rows: readonly TransactionWrite[]): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
+  const query = updateTransactionsQuery(rows);
+  if (query === null) return new Set();
+  const result = await query.execute(db);
+  return new Set(result.rows.map((row) => row.id));
+}
+
+/** The version-checked UPDATE of `updateTransactions`, returning the ids written; null: none. */
+export function updateTransactionsQuery(rows: readonly TransactionWrite[]) {
+  if (rows.length === 0) return null;
   const records = rows.map((row) => {
     const columns: Record<string, unknown> = readModelValues(row.status, row.persisted);
     return {
@@ -185,12 +195,11 @@ export async function updateTransactions(db: Db, rows: readonly TransactionWrite
     ...names.map((name) => sql`${sql.ref(name)} ${sql.raw(WRITE_COLUMNS[name]!)}`),
   ]);
   const assignments = sql.join(names.map((name) => sql`${sql.ref(name)} = v.${sql.ref(name)}`));
-  const result = await sql<{ id: string }>`
+  return sql<{ id: string }>`
     update transactions as t set ${assignments}
     from jsonb_to_recordset(${toJson(records)}::jsonb) as v(${definition})
     where t.id = v.id and t.version = v.expected
-    returning t.id`.execute(db);
-  return new Set(result.rows.map((row) => row.id));
+    returning t.id`;
 }
 
 /** The events among `eventIds` that these transactions have applied (a superset is asked, pairs filtered). */
@@ -266,22 +275,24 @@ export interface NewEvent {
 
 /** Appends events (one statement). */
 export async function appendEvents(db: Db, entries: readonly NewEvent[]): Promise<void> {
-  if (entries.length === 0) return;
-  await db
-    .insertInto('transaction_events')
-    .values(
-      entries.map((entry) => ({
-        transaction_id: entry.transactionId,
-        seq: entry.seq,
-        event_id: entry.eventId,
-        event_type: entry.eventType,
-        payload: toJson(entry.payload),
-        status_before: entry.statusBefore,
-        status_after: entry.statusAfter,
-        state_after: toJson(entry.stateAfter),
-      })),
-    )
-    .execute();
+  await appendEventsQuery(db, entries)?.execute();
+}
+
+/** The INSERT of `appendEvents`, to run alone or with other writes (`writeTogether`); null: none. */
+export function appendEventsQuery(db: Db, entries: readonly NewEvent[]) {
+  if (entries.length === 0) return null;
+  return db.insertInto('transaction_events').values(
+    entries.map((entry) => ({
+      transaction_id: entry.transactionId,
+      seq: entry.seq,
+      event_id: entry.eventId,
+      event_type: entry.eventType,
+      payload: toJson(entry.payload),
+      status_before: entry.statusBefore,
+      status_after: entry.statusAfter,
+      state_after: toJson(entry.stateAfter),
+    })),
+  );
 }
 
 export async function listEvents(db: Db, transactionId: string) {
