@@ -34,7 +34,7 @@ import {
 import type { Config } from '../config/index.ts';
 import { flagCustomerFields } from '../db/customers.repository.ts';
 import type { Database } from '../db/database.ts';
-import { insertEffects, type NewOutboxEffect } from '../db/outbox.repository.ts';
+import { insertEffectsQuery, type NewOutboxEffect } from '../db/outbox.repository.ts';
 import { actorMessagePayload, transactionEffectPayload } from '../effects/payloads.ts';
 import {
   findRefusedMessages,
@@ -42,11 +42,11 @@ import {
   type RefusedMessage,
 } from '../db/refused-messages.repository.ts';
 import {
-  appendEvents,
+  appendEventsQuery,
   findAppliedEvents,
   findCreditedOperations,
   findTakenMemos,
-  insertTransactions,
+  insertTransactionsQuery,
   loadTransactions,
   memoKeyText,
   transactionVersions,
@@ -55,6 +55,8 @@ import {
   type NewEvent,
   type TransactionWrite,
 } from '../db/transactions.repository.ts';
+import { moveStateCountsQuery } from '../db/transaction-state-counts.repository.ts';
+import { writeTogether } from '../db/write-together.ts';
 import { recordUnmatchedPayments, type UnmatchedPayment } from '../db/unmatched-payments.repository.ts';
 import { VersionConflictError } from './errors.ts';
 import {
@@ -115,6 +117,8 @@ interface Working {
   isNew: boolean;
   /** The version it was read at (0 for a new transaction): the fence of the write. */
   readVersion: number;
+  /** The state it was read in (null for a new transaction): the count it leaves when rewritten. */
+  readState: StateCount | null;
   version: number;
   status: TransactionStatus;
   snapshot: TransactionSnapshot;
@@ -123,6 +127,8 @@ interface Working {
   dirty: boolean;
   customersChanged: boolean;
 }
+
+type StateCount = { status: TransactionStatus; stateValue: TransactionSnapshot['value'] };
 
 type Refusal = { code: RefusalCode; reason: string; accepts?: TransactionEventType[] };
 
@@ -167,6 +173,7 @@ export async function applyTransactionBatch(
       id: row.id,
       isNew: false,
       readVersion: row.version,
+      readState: { status: row.status, stateValue: snapshot.value },
       version: row.version,
       status: row.status,
       snapshot,
@@ -441,6 +448,7 @@ export async function applyTransactionBatch(
         id: input.id,
         isNew: true,
         readVersion: 0,
+        readState: null,
         version: 0,
         status: current.status,
         snapshot: current.snapshot,
@@ -530,13 +538,21 @@ export async function applyTransactionBatch(
       callbackUrl: w.callbackUrl,
     }));
   const dirty = [...working.values()].filter((w) => w.dirty);
-  await insertTransactions(trx, writes(dirty.filter((w) => w.isNew)));
   const changed = dirty.filter((w) => !w.isNew);
+  // The fence first: a lost race must stop the batch before anything else is written.
   const written = await updateTransactions(trx, writes(changed));
   const lost = changed.filter((w) => !written.has(w.id));
   if (lost.length > 0) throw new VersionConflictError(lost[0]!.id, lost[0]!.readVersion);
-  await appendEvents(trx, events);
-  await insertEffects(trx, effects);
+  // The rest in one statement: new rows, the per-state counts, events and effects.
+  await writeTogether(trx, [
+    insertTransactionsQuery(trx, writes(dirty.filter((w) => w.isNew))),
+    moveStateCountsQuery({
+      leaving: changed.map((w) => w.readState!),
+      entering: dirty.map((w) => ({ status: w.status, stateValue: w.snapshot.value })),
+    }),
+    appendEventsQuery(trx, events),
+    insertEffectsQuery(trx, effects),
+  ]);
   await recordUnmatchedPayments(trx, unmatched);
   await recordRefusedMessages(trx, refusals);
   for (const flag of flags) await flagCustomerFields(trx, flag);
@@ -562,6 +578,7 @@ function fromCache(id: string, hot: CachedTransaction): Working {
     id,
     isNew: false,
     readVersion: hot.version,
+    readState: { status: hot.status, stateValue: hot.snapshot.value },
     version: hot.version,
     status: hot.status,
     snapshot: hot.snapshot,

@@ -7,6 +7,7 @@ import type { ReferenceRailsPayoutsTable } from './reference-rails.table.ts';
 import type { RefusedMessagesTable } from './refused-messages.table.ts';
 import type { Sep10ChallengesTable } from './sep10-challenges.table.ts';
 import type { TransactionEventsTable } from './transaction-events.table.ts';
+import type { TransactionStateCountsTable } from './transaction-state-counts.table.ts';
 import type { TransactionsTable } from './transactions.table.ts';
 import type { UnmatchedPaymentsTable } from './unmatched-payments.table.ts';
 import type { LeasesTable } from './leases.table.ts';
@@ -15,6 +16,7 @@ import type { UploadsTable } from './uploads.table.ts';
 export interface Database extends CustomerTables {
   transactions: TransactionsTable;
   transaction_events: TransactionEventsTable;
+  transaction_state_counts: TransactionStateCountsTable;
   outbox: OutboxTable;
   customers: CustomersTable;
   horizon_cursors: HorizonCursorsTable;

@@ -8,6 +8,7 @@ import * as referenceRails from './migrations/2026-11-24-005-reference-rails.ts'
 import * as eventStates from './migrations/2026-11-24-006-event-states.ts';
 import * as actorHosts from './migrations/2026-12-03-007-actor-hosts.ts';
 import * as uploads from './migrations/2026-12-03-008-uploads.ts';
+import * as dueWork from './migrations/2026-12-03-009-due-work.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24-006-event-states': eventStates,
   '2026-12-03-007-actor-hosts': actorHosts,
   '2026-12-03-008-uploads': uploads,
+  '2026-12-03-009-due-work': dueWork,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -62,6 +62,8 @@ export interface ClaimOptions {
  * Claims up to `limit` due rows for `workerId`: pending rows whose `next_attempt_at` has come, and
  * in-flight rows whose lease expired (their worker died). Each claim counts as an attempt.
  * One statement, so it is atomic; SKIP LOCKED lets concurrent workers take disjoint rows without waiting.
+ * It reads live rows only, through the partial indexes on pending and in-flight rows (`outbox_live_*`):
+ * a claim costs what is outstanding, not the table.
  */
 export async function claimDue(db: Executor, options: ClaimOptions): Promise<OutboxRow[]> {
   const { workerId, limit, leaseMs, now, kinds, inOrder = false } = options;

@@ -169,15 +169,7 @@ const WRITE_COLUMNS: Record<string, string> = {
  * `expectedVersion`. Returns the ids written: one missing means someone else wrote it (a lost race).
  */
 export async function updateTransactions(db: Db, rows: readonly TransactionWrite[]): Promise<Set<string>> {
-  const query = updateTransactionsQuery(rows);
-  if (query === null) return new Set();
-  const result = await query.execute(db);
-  return new Set(result.rows.map((row) => row.id));
-}
-
-/** The version-checked UPDATE of `updateTransactions`, returning the ids written; null: none. */
-export function updateTransactionsQuery(rows: readonly TransactionWrite[]) {
-  if (rows.length === 0) return null;
+  if (rows.length === 0) return new Set();
   const records = rows.map((row) => {
     const columns: Record<string, unknown> = readModelValues(row.status, row.persisted);
     return {
@@ -195,11 +187,12 @@ export function updateTransactionsQuery(rows: readonly TransactionWrite[]) {
     ...names.map((name) => sql`${sql.ref(name)} ${sql.raw(WRITE_COLUMNS[name]!)}`),
   ]);
   const assignments = sql.join(names.map((name) => sql`${sql.ref(name)} = v.${sql.ref(name)}`));
-  return sql<{ id: string }>`
+  const result = await sql<{ id: string }>`
     update transactions as t set ${assignments}
     from jsonb_to_recordset(${toJson(records)}::jsonb) as v(${definition})
     where t.id = v.id and t.version = v.expected
-    returning t.id`;
+    returning t.id`.execute(db);
+  return new Set(result.rows.map((row) => row.id));
 }
 
 /** The events among `eventIds` that these transactions have applied (a superset is asked, pairs filtered). */

@@ -1,8 +1,9 @@
 // What the machine viewer reads from the database: per-state counts, the event log as transitions, and one
 // transaction with its path. Plain kysely over the read model, the same on PostgreSQL and PGlite. Read-only.
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { acceptedEventTypes, restore, type PersistedTransaction } from '../../machines/index.ts';
 import type { Database, TransactionEventRow } from '../db/index.ts';
+import { readStateCounts } from '../db/transaction-state-counts.repository.ts';
 import type { ViewerCounts, ViewerEvent, ViewerMachine, ViewerTransaction, ViewerTransition } from './api.ts';
 import { viewerMachine } from './machines.ts';
 import { activeStates, asStateValue, leafStateId, type StateValue } from './state-ids.ts';
@@ -27,14 +28,9 @@ const iso = (value: Date | string): string => (value instanceof Date ? value : n
 /** Transactions per state: a compound state counts those in any of its sub-states; every state is present. */
 export async function readCounts(db: Kysely<Database>, now: Date = new Date()): Promise<ViewerCounts> {
   const machine = countedMachine();
-  // The read model's state_value, else the snapshot's (rows written before state_value was filled).
-  const value = sql<unknown>`coalesce(state_value, snapshot -> 'value')`;
+  // The counts kept as transitions commit: a few dozen rows, however many transactions there are.
   const [rows, latest] = await Promise.all([
-    db
-      .selectFrom('transactions')
-      .select([value.as('value'), 'status', (eb) => eb.fn.countAll<string>().as('n')])
-      .groupBy([value, 'status'])
-      .execute(),
+    readStateCounts(db),
     db
       .selectFrom('transaction_events')
       .select((eb) => eb.fn.max('id').as('latest'))
@@ -43,11 +39,10 @@ export async function readCounts(db: Kysely<Database>, now: Date = new Date()): 
   const counts: Record<string, number> = Object.fromEntries(machine.states.map((s) => [s.id, 0]));
   let total = 0;
   for (const row of rows) {
-    const n = Number(row.n);
-    total += n;
-    for (const id of activeStates(machine.id, stateValueOf(row.value, row.status)).active) {
+    total += row.n;
+    for (const id of activeStates(machine.id, stateValueOf(row.stateValue, row.status)).active) {
       // A state the machine no longer has (an old row) counts in the total only.
-      if (id in counts) counts[id]! += n;
+      if (id in counts) counts[id]! += row.n;
     }
   }
   return {

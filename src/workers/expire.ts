@@ -30,11 +30,13 @@ export async function runExpirePass(deps: ExpireDeps): Promise<ExpireCounts> {
   const batchSize = deps.batchSize ?? DEFAULT_BATCH_SIZE;
   const now = (deps.clock ?? (() => new Date()))();
   const counts: ExpireCounts = { due: 0 };
-  let after = '';
+  // Pages by deadline, then id (the order of transactions_expirable_idx), so a page reads only due rows.
+  // The deadline is carried as text: a JS Date drops microseconds, and the next page would start too early.
+  let after: { deadline: string; id: string } | undefined;
   for (;;) {
-    const rows = await db
+    let query = db
       .selectFrom('transactions')
-      .select('id')
+      .select([sql<string>`expires_at::text`.as('deadline'), 'id'])
       .where('expires_at', '<=', now)
       .where((eb) =>
         eb.or([
@@ -45,11 +47,11 @@ export async function runExpirePass(deps: ExpireDeps): Promise<ExpireCounts> {
           ]),
           eb.and([eb('status', '=', 'error'), eb('stellar_operation_id', 'is', null)]),
         ]),
-      )
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(batchSize)
-      .execute();
+      );
+    if (after !== undefined) {
+      query = query.where(sql<boolean>`(expires_at, id) > (${after.deadline}::timestamptz, ${after.id})`);
+    }
+    const rows = await query.orderBy('expires_at').orderBy('id').limit(batchSize).execute();
     await bus.publishMany(
       rows.map(({ id }) =>
         transactionEventMessage(id, expireEventId(id), { type: 'EXPIRE', at: now.toISOString() }),
@@ -57,7 +59,7 @@ export async function runExpirePass(deps: ExpireDeps): Promise<ExpireCounts> {
     );
     counts.due += rows.length;
     if (rows.length < batchSize) break;
-    after = rows.at(-1)!.id;
+    after = rows.at(-1)!;
   }
   return counts;
 }

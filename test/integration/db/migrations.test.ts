@@ -15,6 +15,7 @@ const TABLES = [
   'refused_messages',
   'sep10_challenges',
   'transaction_events',
+  'transaction_state_counts',
   'transactions',
   'unmatched_payments',
   'uploads',
