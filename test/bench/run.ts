@@ -14,7 +14,9 @@
  *    Mooring's POST runs vs during the baseline's; 1e. peak RSS vs idle after start;
  * 2. watcher catch-up of a backlog through the bus vs fetching the same Horizon pages and inserting them;
  * 3. payment on the live stream → payout call at the rails (p50, p99) vs one baseline POST round trip;
- * 4. (PostgreSQL + NATS) POST throughput with the actors in two child processes vs one.
+ * 4. (PostgreSQL + NATS) POST throughput with the actors in two child processes vs one;
+ * 5. (PostgreSQL) every periodic query of the relays, workers and viewer on 1,000,000 transactions
+ *    (test/bench/periodic-queries.ts; BENCH_PERIODIC_TRANSACTIONS, 0 to skip): median and max ms.
  * Between runs the benchmark waits for the relays to empty the outbox, and reports what each left. Each
  * environment is measured in a child process of its own (this file with BENCH_SECTION), so that one's
  * heap, JIT and RSS do not carry over into the other's figures; this process prints the report.
@@ -32,6 +34,7 @@ import { openEmbedded, openPostgresNats, type BenchEnvironment } from './environ
 import { describeMachine, machineLine } from './machine.ts';
 import type { LatencySettings } from './payout-latency.ts';
 import type { PostBenchSettings } from './post-transactions.ts';
+import { benchPeriodicQueries, DEFAULT_DATABASE_URL, periodicTable } from './periodic-queries.ts';
 import { details, table, type Section, type Settings } from './report.ts';
 import { cleanUpOnSignals, measureSection } from './section.ts';
 import type { CatchUpSettings } from './watcher.ts';
@@ -104,6 +107,29 @@ async function inChildProcess(name: EnvironmentName): Promise<Section> {
   }
 }
 
+/** Figure 5: the periodic queries at scale, on PostgreSQL only (the planner production runs). */
+async function periodicQueries(): Promise<void> {
+  const transactions = Number(process.env.BENCH_PERIODIC_TRANSACTIONS ?? 1_000_000);
+  if (!Number.isInteger(transactions) || transactions <= 0) return;
+  const load = describeMachine().load1;
+  try {
+    const result = await benchPeriodicQueries({
+      url: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+      transactions,
+      log: (line) => console.error(line),
+    });
+    const worst = Math.max(...result.timings.map((t) => t.medianMs));
+    console.log(
+      `\n5. Periodic queries on ${transactions.toLocaleString('en')} transactions (PostgreSQL; seeded in ` +
+        `${result.seedSeconds.toFixed(0)} s by set-based INSERTs, see periodic-queries.ts). Target: each under ` +
+        `10 ms. Slowest median ${worst.toFixed(2)} ms; load ${load} at start, ${describeMachine().load1} at end.\n`,
+    );
+    console.log(periodicTable(result));
+  } catch (error) {
+    console.log(`\n5. Periodic queries: SKIPPED — ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /** Set on SIGINT or SIGTERM: the child cleans up, then this process stops without a report. */
 let interrupted = false;
 
@@ -130,6 +156,7 @@ async function main(): Promise<void> {
   for (const s of sections) {
     console.log('skipped' in s ? `${s.label}: SKIPPED — ${s.skipped}` : details(s, settings));
   }
+  await periodicQueries();
   console.log(
     '\nRatios: throughput ÷ baseline throughput (higher is faster); latency, stall and RSS ÷ their baseline ' +
       '(lower is better; 3 is p50 by p50 and p99 by p99); 1c is with the viewer ÷ without; 4 is two hosts ÷ one.' +
