@@ -37,25 +37,30 @@ import type { Database } from '../db/database.ts';
 import { insertEffectsQuery, type NewOutboxEffect } from '../db/outbox.repository.ts';
 import { actorMessagePayload, transactionEffectPayload } from '../effects/payloads.ts';
 import {
-  findRefusedMessages,
+  findRefusedMessagesQuery,
   recordRefusedMessages,
   type RefusedMessage,
 } from '../db/refused-messages.repository.ts';
 import {
   appendEventsQuery,
-  findAppliedEvents,
-  findCreditedOperations,
-  findTakenMemos,
+  creditedOperations,
+  findAppliedEventsQuery,
+  findCreditedOperationsQuery,
+  findTakenMemosQuery,
   insertTransactionsQuery,
   loadTransactions,
+  loadTransactionsQuery,
   memoKeyText,
-  transactionVersions,
+  storedTransaction,
+  takenMemos as takenMemosOf,
+  transactionVersionsQuery,
   updateTransactions,
   type MemoKey,
   type NewEvent,
   type TransactionWrite,
 } from '../db/transactions.repository.ts';
 import { moveStateCountsQuery } from '../db/transaction-state-counts.repository.ts';
+import { readTogether } from '../db/read-together.ts';
 import { writeTogether } from '../db/write-together.ts';
 import { recordUnmatchedPayments, type UnmatchedPayment } from '../db/unmatched-payments.repository.ts';
 import { VersionConflictError } from './errors.ts';
@@ -160,14 +165,52 @@ export async function applyTransactionBatch(
     if (cached) hot.set(id, cached);
     else toLoad.push(id);
   }
+
+  // A create is answered, also as a duplicate, with the state after its last first event.
+  const lastEventId = (item: TransactionItem, body: TransactionMessageBody | null) =>
+    body?.type === 'create' && body.then.length > 0
+      ? `${item.messageId}:${body.then.length}`
+      : item.messageId;
+  const decided = items.flatMap((item, i) =>
+    bodies[i]?.type === 'event' || bodies[i]?.type === 'create' ? [lastEventId(item, bodies[i]!)] : [],
+  );
+  const operationIds: string[] = [];
+  const memoKeys: MemoKey[] = [];
+  for (const body of bodies) {
+    if (body?.type === 'event' && body.event.type === PAYMENT_RECEIVED) {
+      operationIds.push(body.event.payment.operationId);
+    } else if (body?.type === 'create') {
+      const memo = assignedMemo(body.then);
+      if (memo) memoKeys.push(memo);
+    }
+  }
+
+  // Every look-up in one round trip.
+  const [versionRows, loadedRows, appliedRows, refusedRows, creditedRows, memoRows] = await readTogether(
+    trx,
+    [
+      transactionVersionsQuery(trx, [...hot.keys()]),
+      loadTransactionsQuery(trx, toLoad),
+      findAppliedEventsQuery(trx, ids, decided),
+      findRefusedMessagesQuery(
+        trx,
+        [...addressed].map(transactionAddress),
+        items.filter((_, i) => bodies[i]?.type !== 'create').map((item) => item.messageId),
+      ),
+      findCreditedOperationsQuery(trx, operationIds),
+      findTakenMemosQuery(trx, memoKeys),
+    ],
+  );
   // A cached actor is used only at the version the database has: anything written around the host (an
   // operator's fix, a tool) is seen, and the actor is loaded again.
-  const versions = await transactionVersions(trx, [...hot.keys()]);
+  const versions = new Map(versionRows.map((row) => [row.id, row.version]));
+  const stale: string[] = [];
   for (const [id, cached] of hot) {
     if (versions.get(id) === cached.version) working.set(id, fromCache(id, cached));
-    else toLoad.push(id);
+    else stale.push(id);
   }
-  for (const row of await loadTransactions(trx, toLoad)) {
+  const loaded = [...loadedRows.map(storedTransaction), ...(await loadTransactions(trx, stale))];
+  for (const row of loaded) {
     const snapshot = restore(row.persisted);
     working.set(row.id, {
       id: row.id,
@@ -184,39 +227,16 @@ export async function applyTransactionBatch(
     });
   }
 
-  // A create is answered, also as a duplicate, with the state after its last first event.
-  const lastEventId = (item: TransactionItem, body: TransactionMessageBody | null) =>
-    body?.type === 'create' && body.then.length > 0
-      ? `${item.messageId}:${body.then.length}`
-      : item.messageId;
-  const decided = items.flatMap((item, i) =>
-    bodies[i]?.type === 'event' || bodies[i]?.type === 'create' ? [lastEventId(item, bodies[i]!)] : [],
-  );
   const applied = new Map<string, { seq: number; status: TransactionStatus }>();
-  for (const row of await findAppliedEvents(trx, ids, decided)) {
+  for (const row of appliedRows) {
     applied.set(pairKey(row.transaction_id, row.event_id), { seq: row.seq, status: row.status_after });
   }
   const refusedBefore = new Map<string, { code: string; reason: string }>();
-  for (const row of await findRefusedMessages(
-    trx,
-    [...addressed].map(transactionAddress),
-    items.filter((_, i) => bodies[i]?.type !== 'create').map((item) => item.messageId),
-  )) {
+  for (const row of refusedRows) {
     refusedBefore.set(pairKey(row.actor, row.message_id), { code: row.code, reason: row.reason });
   }
-
-  const operationIds: string[] = [];
-  const memoKeys: MemoKey[] = [];
-  for (const body of bodies) {
-    if (body?.type === 'event' && body.event.type === PAYMENT_RECEIVED) {
-      operationIds.push(body.event.payment.operationId);
-    } else if (body?.type === 'create') {
-      const memo = assignedMemo(body.then);
-      if (memo) memoKeys.push(memo);
-    }
-  }
-  const credited = await findCreditedOperations(trx, operationIds);
-  const takenMemos = await findTakenMemos(trx, memoKeys);
+  const credited = creditedOperations(creditedRows);
+  const takenMemos = takenMemosOf(memoRows);
 
   // 2. Step ------------------------------------------------------------------------------------------
   const events: NewEvent[] = [];

@@ -37,13 +37,21 @@ export async function findRefusedMessages(
   actors: readonly string[],
   messageIds: readonly string[],
 ) {
-  if (actors.length === 0 || messageIds.length === 0) return [];
+  return (await findRefusedMessagesQuery(db, actors, messageIds)?.execute()) ?? [];
+}
+
+/** The SELECT of `findRefusedMessages` (JSON-safe columns: it can be read with others, `readTogether`). */
+export function findRefusedMessagesQuery(
+  db: Executor,
+  actors: readonly string[],
+  messageIds: readonly string[],
+) {
+  if (actors.length === 0 || messageIds.length === 0) return null;
   return db
     .selectFrom('refused_messages')
     .select(['actor', 'message_id', 'code', 'reason'])
     .where('actor', 'in', [...actors])
-    .where('message_id', 'in', [...messageIds])
-    .execute();
+    .where('message_id', 'in', [...messageIds]);
 }
 
 /** `text` with NUL shown as `\\0`: neither text nor jsonb columns take NUL. */

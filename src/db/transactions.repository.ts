@@ -71,30 +71,47 @@ export interface StoredTransaction {
 
 /** The transactions with these ids (those that exist). */
 export async function loadTransactions(db: Db, ids: readonly string[]): Promise<StoredTransaction[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
+  return ((await loadTransactionsQuery(db, ids)?.execute()) ?? []).map(storedTransaction);
+}
+
+/** The SELECT of `loadTransactions` (JSON-safe columns: it can be read with others, `readTogether`). */
+export function loadTransactionsQuery(db: Db, ids: readonly string[]) {
+  if (ids.length === 0) return null;
+  return db
     .selectFrom('transactions')
     .select(['id', 'version', 'status', 'snapshot', 'callback_url'])
-    .where('id', 'in', [...ids])
-    .execute();
-  return rows.map((row) => ({
+    .where('id', 'in', [...ids]);
+}
+
+export function storedTransaction(row: {
+  id: string;
+  version: number;
+  status: TransactionStatus;
+  snapshot: unknown;
+  callback_url: string | null;
+}): StoredTransaction {
+  return {
     id: row.id,
     version: row.version,
     status: row.status,
-    persisted: row.snapshot as unknown as PersistedTransaction,
+    persisted: row.snapshot as PersistedTransaction,
     callbackUrl: row.callback_url,
-  }));
+  };
 }
 
 /** The current version of each of these transactions (those that exist). */
 export async function transactionVersions(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
+  const rows = (await transactionVersionsQuery(db, ids)?.execute()) ?? [];
+  return new Map(rows.map((row) => [row.id, row.version]));
+}
+
+/** The SELECT of `transactionVersions` (JSON-safe columns). */
+export function transactionVersionsQuery(db: Db, ids: readonly string[]) {
+  if (ids.length === 0) return null;
+  return db
     .selectFrom('transactions')
     .select(['id', 'version'])
-    .where('id', 'in', [...ids])
-    .execute();
-  return new Map(rows.map((row) => [row.id, row.version]));
+    .where('id', 'in', [...ids]);
 }
 
 /** What is written for one transaction: its new state, and the version it was read at (0: new). */
@@ -201,13 +218,21 @@ export async function findAppliedEvents(
   transactionIds: readonly string[],
   eventIds: readonly string[],
 ) {
-  if (transactionIds.length === 0 || eventIds.length === 0) return [];
+  return (await findAppliedEventsQuery(db, transactionIds, eventIds)?.execute()) ?? [];
+}
+
+/** The SELECT of `findAppliedEvents` (JSON-safe columns). */
+export function findAppliedEventsQuery(
+  db: Db,
+  transactionIds: readonly string[],
+  eventIds: readonly string[],
+) {
+  if (transactionIds.length === 0 || eventIds.length === 0) return null;
   return db
     .selectFrom('transaction_events')
     .select(['transaction_id', 'event_id', 'seq', 'status_after'])
     .where('transaction_id', 'in', [...transactionIds])
-    .where('event_id', 'in', [...eventIds])
-    .execute();
+    .where('event_id', 'in', [...eventIds]);
 }
 
 /** Which of these Horizon operations are credited, and to which transaction. */
@@ -215,12 +240,21 @@ export async function findCreditedOperations(
   db: Db,
   operationIds: readonly string[],
 ): Promise<Map<string, string>> {
-  if (operationIds.length === 0) return new Map();
-  const rows = await db
+  return creditedOperations((await findCreditedOperationsQuery(db, operationIds)?.execute()) ?? []);
+}
+
+/** The SELECT of `findCreditedOperations` (JSON-safe columns); `creditedOperations` reads its rows. */
+export function findCreditedOperationsQuery(db: Db, operationIds: readonly string[]) {
+  if (operationIds.length === 0) return null;
+  return db
     .selectFrom('transactions')
     .select(['id', 'stellar_operation_id'])
-    .where('stellar_operation_id', 'in', [...operationIds])
-    .execute();
+    .where('stellar_operation_id', 'in', [...operationIds]);
+}
+
+export function creditedOperations(
+  rows: readonly { id: string; stellar_operation_id: string | null }[],
+): Map<string, string> {
   return new Map(rows.map((row) => [row.stellar_operation_id!, row.id]));
 }
 
@@ -234,16 +268,29 @@ export const memoKeyText = (key: MemoKey) => `${key.account}\u0000${key.memoType
 
 /** Which of these (account, memo type, memo) another transaction already has. */
 export async function findTakenMemos(db: Db, keys: readonly MemoKey[]): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const rows = await db
+  return takenMemos((await findTakenMemosQuery(db, keys)?.execute()) ?? []);
+}
+
+/** The SELECT of `findTakenMemos` (JSON-safe columns); `takenMemos` reads its rows. */
+export function findTakenMemosQuery(db: Db, keys: readonly MemoKey[]) {
+  if (keys.length === 0) return null;
+  return db
     .selectFrom('transactions')
     .select(['stellar_account_id', 'stellar_memo_type', 'stellar_memo'])
     .where(
       'stellar_memo',
       'in',
       keys.map((key) => key.memo),
-    )
-    .execute();
+    );
+}
+
+export function takenMemos(
+  rows: readonly {
+    stellar_account_id: string | null;
+    stellar_memo_type: string | null;
+    stellar_memo: string | null;
+  }[],
+): Set<string> {
   return new Set(
     rows.map((row) =>
       memoKeyText({
