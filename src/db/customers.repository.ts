@@ -490,31 +490,39 @@ export async function readInfoRounds(db: Executor, customerIds: readonly string[
 // ---------------------------------------------------------------------------------------------------------
 // For SEP-31
 
+/** What a SEP-31 request needs of a customer: whose it is and its status per type. */
+export interface CustomerStatusRow {
+  id: string;
+  account: string;
+  memo: string | null;
+  statuses: Record<string, PersistedCustomer> | null;
+}
+
+/** The customers with these ids (those that exist), read for their statuses. */
+export async function findCustomerStatusRows(
+  db: Executor,
+  ids: readonly string[],
+): Promise<CustomerStatusRow[]> {
+  const wellFormed = ids.filter((id) => id.length > 0 && id.length <= 200 && !id.includes('\u0000'));
+  if (wellFormed.length === 0) return [];
+  return db
+    .selectFrom('customers')
+    .select(['id', 'account', 'memo', 'statuses'])
+    .where('id', 'in', [...new Set(wellFormed)])
+    .execute();
+}
+
 /**
- * The SEP-12 status a customer has for `type`, as the sending anchor `owner` sees it; null when it is not
+ * The SEP-12 status `customer` has for `type`, as the sending anchor `owner` sees it; null when it is not
  * this owner's customer (unknown id or another anchor's: never visible). A type the customer was never
  * considered for is NEEDS_INFO.
  */
-export async function customerStatusesForTypes(
-  db: Executor,
-  asked: readonly { id: string; type: string }[],
+export function customerStatusFor(
+  customer: CustomerStatusRow | undefined,
   owner: CustomerOwner,
-): Promise<(CustomerStatus | null)[]> {
-  const wellFormed = (id: string) => id.length > 0 && id.length <= 200 && !id.includes('\u0000');
-  const ids = [...new Set(asked.map((a) => a.id).filter(wellFormed))];
-  const rows =
-    ids.length === 0
-      ? []
-      : await db
-          .selectFrom('customers')
-          .select(['id', 'account', 'memo', 'statuses'])
-          .where('id', 'in', ids)
-          .execute();
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return asked.map(({ id, type }) => {
-    const customer = byId.get(id);
-    if (!customer || !ownsCustomer(owner, customer)) return null;
-    const value = (customer.statuses ?? {})[type]?.value;
-    return isCustomerStatus(value) ? value : 'NEEDS_INFO';
-  });
+  type: string,
+): CustomerStatus | null {
+  if (!customer || !ownsCustomer(owner, customer)) return null;
+  const value = (customer.statuses ?? {})[type]?.value;
+  return isCustomerStatus(value) ? value : 'NEEDS_INFO';
 }

@@ -6,7 +6,13 @@ import type { Kysely } from 'kysely';
 import type { PersistedTransaction, TransactionStatus } from '../../machines/index.ts';
 import type { Database } from '../db/database.ts';
 import { findTransaction, lastEventSeq } from '../db/transactions.repository.ts';
-import { customerStatusesForTypes, type CustomerOwner } from '../db/customers.repository.ts';
+import DataLoader from 'dataloader';
+import {
+  customerStatusFor,
+  findCustomerStatusRows,
+  type CustomerOwner,
+  type CustomerStatusRow,
+} from '../db/customers.repository.ts';
 
 /** A transaction as queries see it. */
 export interface TransactionView {
@@ -26,7 +32,7 @@ export interface TransactionQueries {
   lastEventSeq(id: string, eventType: string): Promise<number | null>;
   /**
    * Customers' SEP-12 status for a type each, as `owner` sees them (null: not the owner's customer), in the
-   * order asked; one query for all.
+   * order asked. The look-ups of requests that arrive together are one query.
    */
   customerStatuses(
     asked: readonly { id: string; type: string }[],
@@ -35,6 +41,15 @@ export interface TransactionQueries {
 }
 
 export function transactionQueries(db: Kysely<Database>): TransactionQueries {
+  // POSTs read in the same turn of the event loop (its I/O phase) ask together: one query for all of them,
+  // sent once that phase is over. Nothing is cached beyond it.
+  const customers = new DataLoader<string, CustomerStatusRow | undefined>(
+    async (ids) => {
+      const rows = new Map((await findCustomerStatusRows(db, ids)).map((row) => [row.id, row]));
+      return ids.map((id) => rows.get(id));
+    },
+    { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
   return {
     async transaction(id, sendingAnchor) {
       const row = await findTransaction(db, id, sendingAnchor);
@@ -50,6 +65,13 @@ export function transactionQueries(db: Kysely<Database>): TransactionQueries {
       };
     },
     lastEventSeq: (id, eventType) => lastEventSeq(db, id, eventType),
-    customerStatuses: (asked, owner) => customerStatusesForTypes(db, asked, owner),
+    async customerStatuses(asked, owner) {
+      const found = await customers.loadMany(asked.map((a) => a.id));
+      return asked.map(({ type }, i) => {
+        const customer = found[i];
+        if (customer instanceof Error) throw customer;
+        return customerStatusFor(customer, owner, type);
+      });
+    },
   };
 }
