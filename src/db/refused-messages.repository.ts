@@ -31,16 +31,10 @@ export async function recordRefusedMessages(db: Executor, refused: readonly Refu
     .execute();
 }
 
-/** The refusals among these messages (a superset is asked, pairs filtered by the caller). */
-export async function findRefusedMessages(
-  db: Executor,
-  actors: readonly string[],
-  messageIds: readonly string[],
-) {
-  return (await findRefusedMessagesQuery(db, actors, messageIds)?.execute()) ?? [];
-}
-
-/** The SELECT of `findRefusedMessages` (JSON-safe columns: it can be read with others, `readTogether`). */
+/**
+ * The refusals among these messages (a superset is asked, pairs filtered by the caller); JSON-safe columns,
+ * so it can be read with other look-ups (`readTogether`). Null: nothing to ask.
+ */
 export function findRefusedMessagesQuery(
   db: Executor,
   actors: readonly string[],

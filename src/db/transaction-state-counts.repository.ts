@@ -24,18 +24,13 @@ export interface StateCountMove {
 }
 
 /**
- * Moves the per-state counts by what a commit writes, in one statement: run it in the database
- * transaction that writes the rows (alone, or with them through `writeTogether`).
+ * Moves the per-state counts by what a commit writes, in one statement: run it in the database transaction
+ * that writes the rows (with them, through `writeTogether`). Null: nothing moves.
  *
  * The deltas go to the first slot whose transaction-scoped advisory lock is free, taken without waiting
  * and held until commit: no two open transactions share a slot, so concurrent commits never lock the same
  * counter row, and a rolled-back commit takes its deltas with it.
  */
-export async function moveStateCounts(db: Executor, move: StateCountMove): Promise<void> {
-  await moveStateCountsQuery(move)?.execute(db);
-}
-
-/** The statement of `moveStateCounts`; null: nothing moves. */
 export function moveStateCountsQuery(move: StateCountMove) {
   const deltas = [
     ...move.leaving.map((state) => ({ status: state.status, state_value: state.stateValue, n: -1 })),

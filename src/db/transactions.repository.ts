@@ -74,7 +74,7 @@ export async function loadTransactions(db: Db, ids: readonly string[]): Promise<
   return ((await loadTransactionsQuery(db, ids)?.execute()) ?? []).map(storedTransaction);
 }
 
-/** The SELECT of `loadTransactions` (JSON-safe columns: it can be read with others, `readTogether`). */
+/** The transactions with these ids, as `loadTransactions` reads them; JSON-safe columns (`readTogether`). */
 export function loadTransactionsQuery(db: Db, ids: readonly string[]) {
   if (ids.length === 0) return null;
   return db
@@ -99,13 +99,7 @@ export function storedTransaction(row: {
   };
 }
 
-/** The current version of each of these transactions (those that exist). */
-export async function transactionVersions(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
-  const rows = (await transactionVersionsQuery(db, ids)?.execute()) ?? [];
-  return new Map(rows.map((row) => [row.id, row.version]));
-}
-
-/** The SELECT of `transactionVersions` (JSON-safe columns). */
+/** The current version of each of these transactions (those that exist); JSON-safe columns. */
 export function transactionVersionsQuery(db: Db, ids: readonly string[]) {
   if (ids.length === 0) return null;
   return db
@@ -124,12 +118,10 @@ export interface TransactionWrite {
   callbackUrl: string | null;
 }
 
-/** Inserts new transactions. A taken id or memo is a unique violation (callers check first). */
-export async function insertTransactions(db: Db, rows: readonly TransactionWrite[]): Promise<void> {
-  await insertTransactionsQuery(db, rows)?.execute();
-}
-
-/** The INSERT of new transactions, to run alone or with other writes (`writeTogether`); null: none. */
+/**
+ * The INSERT of new transactions, to run with other writes (`writeTogether`); null: none. A taken id or memo
+ * is a unique violation (callers check first).
+ */
 export function insertTransactionsQuery(db: Db, rows: readonly TransactionWrite[]) {
   if (rows.length === 0) return null;
   return db.insertInto('transactions').values(
@@ -212,16 +204,10 @@ export async function updateTransactions(db: Db, rows: readonly TransactionWrite
   return new Set(result.rows.map((row) => row.id));
 }
 
-/** The events among `eventIds` that these transactions have applied (a superset is asked, pairs filtered). */
-export async function findAppliedEvents(
-  db: Db,
-  transactionIds: readonly string[],
-  eventIds: readonly string[],
-) {
-  return (await findAppliedEventsQuery(db, transactionIds, eventIds)?.execute()) ?? [];
-}
-
-/** The SELECT of `findAppliedEvents` (JSON-safe columns). */
+/**
+ * The events among `eventIds` that these transactions have applied (a superset is asked, pairs filtered);
+ * JSON-safe columns.
+ */
 export function findAppliedEventsQuery(
   db: Db,
   transactionIds: readonly string[],
@@ -235,15 +221,7 @@ export function findAppliedEventsQuery(
     .where('event_id', 'in', [...eventIds]);
 }
 
-/** Which of these Horizon operations are credited, and to which transaction. */
-export async function findCreditedOperations(
-  db: Db,
-  operationIds: readonly string[],
-): Promise<Map<string, string>> {
-  return creditedOperations((await findCreditedOperationsQuery(db, operationIds)?.execute()) ?? []);
-}
-
-/** The SELECT of `findCreditedOperations` (JSON-safe columns); `creditedOperations` reads its rows. */
+/** Which of these Horizon operations are credited (JSON-safe columns); `creditedOperations` reads them. */
 export function findCreditedOperationsQuery(db: Db, operationIds: readonly string[]) {
   if (operationIds.length === 0) return null;
   return db
@@ -266,12 +244,7 @@ export interface MemoKey {
 
 export const memoKeyText = (key: MemoKey) => `${key.account}\u0000${key.memoType}\u0000${key.memo}`;
 
-/** Which of these (account, memo type, memo) another transaction already has. */
-export async function findTakenMemos(db: Db, keys: readonly MemoKey[]): Promise<Set<string>> {
-  return takenMemos((await findTakenMemosQuery(db, keys)?.execute()) ?? []);
-}
-
-/** The SELECT of `findTakenMemos` (JSON-safe columns); `takenMemos` reads its rows. */
+/** Which of these (account, memo type, memo) a transaction has (JSON-safe); `takenMemos` reads them. */
 export function findTakenMemosQuery(db: Db, keys: readonly MemoKey[]) {
   if (keys.length === 0) return null;
   return db
@@ -313,12 +286,7 @@ export interface NewEvent {
   stateAfter: StateValue;
 }
 
-/** Appends events (one statement). */
-export async function appendEvents(db: Db, entries: readonly NewEvent[]): Promise<void> {
-  await appendEventsQuery(db, entries)?.execute();
-}
-
-/** The INSERT of `appendEvents`, to run alone or with other writes (`writeTogether`); null: none. */
+/** Appends events, with other writes (`writeTogether`); null: none. */
 export function appendEventsQuery(db: Db, entries: readonly NewEvent[]) {
   if (entries.length === 0) return null;
   return db.insertInto('transaction_events').values(
