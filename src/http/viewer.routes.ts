@@ -16,6 +16,7 @@ import {
   VIEWER_BASE,
   VIEWER_PATHS,
   type ViewerCounts,
+  type ViewerTransition,
   type ViewerMachines,
   type ViewerSession,
 } from '../viewer/api.ts';
@@ -215,13 +216,23 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
         };
         // What happened first, then the totals it led to.
         const send = async (update: LiveUpdate) => {
-          for (const transition of update.transitions) {
+          // The shared poller may have begun after rows this client has not had (its cursor starts where
+          // its first counts said): when the counts are ahead of what reaches this client, read the gap.
+          const newest = update.counts ? BigInt(update.counts.latestEventId) : 0n;
+          const next = update.transitions.find((transition) => BigInt(transition.id) > floor);
+          if (newest > floor && (next === undefined || BigInt(next.id) > floor + 1n)) {
+            await sendTransitions(await views.transitionsSince(String(floor), REPLAY_LIMIT));
+          }
+          await sendTransitions(update.transitions);
+          if (update.counts && stream.isConnected) await sendCounts(update.counts);
+        };
+        const sendTransitions = async (transitions: readonly ViewerTransition[]) => {
+          for (const transition of transitions) {
             const id = BigInt(transition.id);
             if (id <= floor || !stream.isConnected) continue;
             await stream.send({ id: transition.id, event: 'transition', data: transition });
             floor = id;
           }
-          if (update.counts && stream.isConnected) await sendCounts(update.counts);
         };
         const enqueue = (work: () => Promise<void> | void) => {
           chain = chain.then(work).catch((error: unknown) => {
