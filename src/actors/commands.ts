@@ -14,6 +14,7 @@ import {
   type EventBus,
 } from '../bus/index.ts';
 import { randomUUID } from 'node:crypto';
+import type { Idempotency } from './messages.ts';
 import {
   createTransactionMessage,
   customersChangedMessage,
@@ -31,8 +32,15 @@ export class CommandUnavailableError extends Error {
 }
 
 export interface TransactionCommands {
-  /** Creates a transaction with its first events; answers once it is committed (or refused). */
-  create(input: TransactionInput, then: TransactionEvent[]): Promise<TransactionReply>;
+  /**
+   * Creates a transaction with its first events; answers once it is committed (or refused). With
+   * `idempotency`, an id that exists is answered `exists` with the request hash it was created with.
+   */
+  create(
+    input: TransactionInput,
+    then: TransactionEvent[],
+    idempotency?: Idempotency,
+  ): Promise<TransactionReply>;
   /** Sends a machine event; `eventId` makes a retried command a duplicate. */
   send(transactionId: string, eventId: string, event: TransactionEvent): Promise<TransactionReply>;
   /** PUT /transactions/:id/callback: refused as `not_found` unless `sendingAnchor` created it. */
@@ -86,10 +94,10 @@ export function createTransactionCommands(bus: EventBus, options: CommandOptions
   const ask = (message: BusMessage) => requestActor(bus, message, timeoutMs, asReply);
 
   return {
-    create(input, then) {
+    create(input, then, idempotency) {
       // The actor refuses the create once this deadline passed: we will have answered 503 by then.
       const notAfter = new Date(clock().getTime() + timeoutMs);
-      return ask(createTransactionMessage(input, then, notAfter));
+      return ask(createTransactionMessage(input, then, notAfter, idempotency));
     },
     send: (transactionId, eventId, event) => ask(transactionEventMessage(transactionId, eventId, event)),
     async customersChanged(transactionIds) {

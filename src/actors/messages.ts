@@ -13,6 +13,9 @@ import type {
   TransactionStatus,
 } from '../../machines/index.ts';
 import type { BusMessage } from '../bus/index.ts';
+import type { Idempotency } from '../db/transactions.repository.ts';
+
+export type { Idempotency };
 
 // ---------------------------------------------------------------------------------------------------------
 // Addresses
@@ -92,6 +95,13 @@ export const TransactionMessageSchema = Type.Union([
     then: Type.Array(TransactionEventSchema),
     /** The requester gave up at this instant (ISO 8601): a create arriving later is refused. */
     notAfter: Type.Union([Type.String(), Type.Null()]),
+    /**
+     * A POST with an `Idempotency-Key` (its id derived from the key): a create whose id exists is answered
+     * `exists` with the stored request hash, never applied twice.
+     */
+    idempotency: Type.Optional(
+      Type.Object({ key: Type.String({ minLength: 1 }), requestHash: Type.String({ minLength: 1 }) }),
+    ),
   }),
   /** PUT /transactions/:id/callback. */
   Type.Object({
@@ -104,7 +114,13 @@ export const TransactionMessageSchema = Type.Union([
 ]);
 export type TransactionMessageBody =
   | { type: 'event'; event: TransactionEvent; unmatched?: UnmatchedPaymentInfo }
-  | { type: 'create'; input: TransactionInput; then: TransactionEvent[]; notAfter: string | null }
+  | {
+      type: 'create';
+      input: TransactionInput;
+      then: TransactionEvent[];
+      notAfter: string | null;
+      idempotency?: Idempotency;
+    }
   | { type: 'register_callback'; sendingAnchor: string; url: string }
   | { type: 'customers_changed'; at: string };
 
@@ -135,6 +151,11 @@ export type TransactionReply =
       reason: string;
       status: TransactionStatus | null;
       accepts: TransactionEventType[];
+      /**
+       * `exists` for a create with an idempotency key: the request hash the transaction was created with
+       * (null: created without a key, or under another key or sending anchor).
+       */
+      requestHash?: string | null;
     };
 
 /** A machine event for a transaction; `id` is the event id (its idempotency key). */
@@ -157,12 +178,14 @@ export function createTransactionMessage(
   input: TransactionInput,
   then: TransactionEvent[],
   notAfter: Date | null,
+  idempotency?: Idempotency,
 ): BusMessage {
   const body: TransactionMessageBody = {
     type: 'create',
     input,
     then,
     notAfter: notAfter === null ? null : notAfter.toISOString(),
+    ...(idempotency && { idempotency }),
   };
   return { id: createMessageId(input.id), to: transactionAddress(input.id), body };
 }

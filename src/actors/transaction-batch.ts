@@ -3,7 +3,8 @@
  * the actor host. Set-based: a handful of statements for the whole batch, whatever its size.
  *
  * 1. Read: the transactions not in the host's cache; which message ids were applied or refused before;
- *    which credited operations and memos are taken (so a unique index never aborts the batch).
+ *    which credited operations and memos are taken (so a unique index never aborts the batch); the ids
+ *    of creates with an idempotency key, which a retry may find taken.
  * 2. Step each message in order through the pure machine. A message the actor refuses is answered,
  *    recorded in `refused_messages` (and, for a payment, stored as unmatched) and does not hold back the
  *    others.
@@ -46,6 +47,7 @@ import {
   creditedOperations,
   findAppliedEventsQuery,
   findCreditedOperationsQuery,
+  findKeyedTransactionsQuery,
   findTakenMemosQuery,
   insertTransactionsQuery,
   loadTransactions,
@@ -55,6 +57,7 @@ import {
   takenMemos as takenMemosOf,
   transactionVersionsQuery,
   updateTransactions,
+  type Idempotency,
   type MemoKey,
   type NewEvent,
   type TransactionWrite,
@@ -154,7 +157,8 @@ export async function applyTransactionBatch(
   const working = new Map<string, Working>();
   const ids = [...new Set(items.map((item) => item.transactionId))];
   // A create names a fresh id: its row cannot exist unless the create was applied, which the event log
-  // tells (below); a refused create is not remembered. So a create reads no row and no refusal.
+  // tells (below); a refused create is not remembered. So a create reads no row and no refusal (a keyed
+  // create, whose id comes from its key, reads only whether its id is taken, below).
   const addressed = new Set(
     items.filter((_, i) => bodies[i]?.type !== 'create').map((item) => item.transactionId),
   );
@@ -185,10 +189,13 @@ export async function applyTransactionBatch(
     }
   }
 
+  // A create with an idempotency key names an id derived from the key: its row may exist (a retry), so
+  // those ids, and only those, are looked up.
+  const keyedIds = items.filter((_, i) => isKeyedCreate(bodies[i])).map((item) => item.transactionId);
+
   // Every look-up in one round trip.
-  const [versionRows, loadedRows, appliedRows, refusedRows, creditedRows, memoRows] = await readTogether(
-    trx,
-    [
+  const [versionRows, loadedRows, appliedRows, refusedRows, creditedRows, memoRows, keyedRows] =
+    await readTogether(trx, [
       transactionVersionsQuery(trx, [...hot.keys()]),
       loadTransactionsQuery(trx, toLoad),
       findAppliedEventsQuery(trx, ids, decided),
@@ -199,8 +206,8 @@ export async function applyTransactionBatch(
       ),
       findCreditedOperationsQuery(trx, operationIds),
       findTakenMemosQuery(trx, memoKeys),
-    ],
-  );
+      findKeyedTransactionsQuery(trx, keyedIds),
+    ]);
   // A cached actor is used only at the version the database has: anything written around the host (an
   // operator's fix, a tool) is seen, and the actor is loaded again.
   const versions = new Map(versionRows.map((row) => [row.id, row.version]));
@@ -237,6 +244,20 @@ export async function applyTransactionBatch(
   }
   const credited = creditedOperations(creditedRows);
   const takenMemos = takenMemosOf(memoRows);
+  /** Transactions a keyed create may name: those read above, and those created in this batch. */
+  const keyed = new Map<string, KeyedTransaction>(
+    keyedRows.map((row) => [
+      row.id,
+      {
+        sendingAnchor: row.sending_anchor,
+        status: row.status,
+        idempotency:
+          row.idempotency_key === null || row.request_hash === null
+            ? null
+            : { key: row.idempotency_key, requestHash: row.request_hash },
+      },
+    ]),
+  );
 
   // 2. Step ------------------------------------------------------------------------------------------
   const events: NewEvent[] = [];
@@ -336,6 +357,13 @@ export async function applyTransactionBatch(
       continue;
     }
     const kind = body.type === 'event' ? `event:${body.event.type}` : body.type;
+    // A retried keyed create (or its twin in flight) finds its transaction before its message id does:
+    // the caller compares request hashes, so a reused key with another body is not taken for a retry.
+    const existing = body.type === 'create' && body.idempotency ? keyed.get(item.transactionId) : undefined;
+    if (existing && body.type === 'create') {
+      answers.push(existsAnswer(item.transactionId, existing, body.input.sendingAnchor, body.idempotency!));
+      continue;
+    }
     const done = applied.get(pairKey(item.transactionId, lastEventId(item, body)));
     if (done && (body.type === 'event' || body.type === 'create')) {
       answers.push({ outcome: 'duplicate', status: done.status, version: done.seq });
@@ -480,6 +508,13 @@ export async function applyTransactionBatch(
       for (const s of steps) record(w, s.eventId, s.event, s.before, s.step);
       working.set(input.id, w);
       if (memo) takenMemos.add(memoKeyText(memo));
+      if (body.idempotency) {
+        keyed.set(input.id, {
+          sendingAnchor: input.sendingAnchor,
+          status: w.status,
+          idempotency: body.idempotency,
+        });
+      }
       return null;
     });
   }
@@ -556,6 +591,7 @@ export async function applyTransactionBatch(
       status: w.status,
       persisted: w.persisted,
       callbackUrl: w.callbackUrl,
+      idempotency: w.isNew ? (keyed.get(w.id)?.idempotency ?? null) : null,
     }));
   const dirty = [...working.values()].filter((w) => w.dirty);
   const changed = dirty.filter((w) => !w.isNew);
@@ -587,6 +623,35 @@ export async function applyTransactionBatch(
     });
   }
   return { answers, effectKinds: new Set(effects.map((e) => e.kind)), states };
+}
+
+/** What a keyed create is checked against: who created the transaction, with which key and body. */
+interface KeyedTransaction {
+  sendingAnchor: string;
+  status: TransactionStatus;
+  idempotency: Idempotency | null;
+}
+
+function isKeyedCreate(body: TransactionMessageBody | null | undefined): boolean {
+  return body?.type === 'create' && body.idempotency !== undefined;
+}
+
+/** The answer to a keyed create whose transaction exists: its request hash if the same key made it. */
+function existsAnswer(
+  id: string,
+  existing: KeyedTransaction,
+  sendingAnchor: string,
+  idempotency: Idempotency,
+): TransactionReply {
+  const sameKey = existing.sendingAnchor === sendingAnchor && existing.idempotency?.key === idempotency.key;
+  return {
+    outcome: 'refused',
+    code: 'exists',
+    reason: `transaction ${id} exists`,
+    status: existing.status,
+    accepts: [],
+    requestHash: sameKey ? existing.idempotency!.requestHash : null,
+  };
 }
 
 function notFound(item: TransactionItem): Refusal {

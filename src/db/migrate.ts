@@ -9,6 +9,7 @@ import * as eventStates from './migrations/2026-11-24-006-event-states.ts';
 import * as actorHosts from './migrations/2026-12-03-007-actor-hosts.ts';
 import * as uploads from './migrations/2026-12-03-008-uploads.ts';
 import * as dueWork from './migrations/2026-12-03-009-due-work.ts';
+import * as idempotencyKeys from './migrations/2026-12-03-011-idempotency-keys.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-007-actor-hosts': actorHosts,
   '2026-12-03-008-uploads': uploads,
   '2026-12-03-009-due-work': dueWork,
+  '2026-12-03-011-idempotency-keys': idempotencyKeys,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

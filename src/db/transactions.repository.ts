@@ -116,6 +116,14 @@ export interface TransactionWrite {
   status: TransactionStatus;
   persisted: PersistedTransaction;
   callbackUrl: string | null;
+  /** A new transaction created by a POST with an `Idempotency-Key`: written once, on insert. */
+  idempotency?: Idempotency | null;
+}
+
+/** The `Idempotency-Key` of the POST that created a transaction, and the hash of that POST's body. */
+export interface Idempotency {
+  key: string;
+  requestHash: string;
 }
 
 /**
@@ -129,9 +137,23 @@ export function insertTransactionsQuery(db: Db, rows: readonly TransactionWrite[
       id: row.id,
       version: row.version,
       callback_url: row.callbackUrl,
+      idempotency_key: row.idempotency?.key ?? null,
+      request_hash: row.idempotency?.requestHash ?? null,
       ...readModelColumns(row.status, row.persisted),
     })),
   );
+}
+
+/**
+ * Which of these ids a transaction has, with the key and request hash it was created with (JSON-safe
+ * columns): what a create with an `Idempotency-Key` is checked against.
+ */
+export function findKeyedTransactionsQuery(db: Db, ids: readonly string[]) {
+  if (ids.length === 0) return null;
+  return db
+    .selectFrom('transactions')
+    .select(['id', 'sending_anchor', 'status', 'idempotency_key', 'request_hash'])
+    .where('id', 'in', [...ids]);
 }
 
 /** The jsonb_to_recordset column list of a transaction write: every read-model column, typed. */

@@ -45,6 +45,10 @@ export interface TransactionsTable {
   required_info_updates: Json<RequiredInfoUpdates> | null;
   refunds: Json<Refunds> | null;
   callback_url: string | null;
+  /** The sending anchor's `Idempotency-Key` of the POST that created it (unique per sending anchor). */
+  idempotency_key: string | null;
+  /** With the key: the hash of that POST's canonical body, to tell a retry from a reused key. */
+  request_hash: string | null;
   lang: string | null;
   expires_at: Timestamp | null;
   started_at: Timestamp;

@@ -8,11 +8,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { TransactionEvent, TransactionInput } from '../../machines/index.ts';
 import { commanded } from './commands.ts';
-import type { TransactionReply } from '../actors/messages.ts';
+import type { Idempotency, TransactionReply } from '../actors/messages.ts';
 import type { AssetConfig, Config } from '../config/index.ts';
 import type { TransactionView } from '../read-model/transactions.ts';
 import { checkCallbackUrl } from '../effects/callback-url.ts';
@@ -29,12 +29,14 @@ import {
   InfoResponse,
   PatchTransactionBody,
   PostTransactionBody,
+  PostTransactionHeaders,
   PostTransactionResponse,
   TransactionParams,
   TransactionQuery,
   TransactionResponse,
 } from './sep31.schemas.ts';
 import { priceTransaction, stellarAssetId } from './sep31/fees.ts';
+import { idempotentTransactionId, requestHash } from './sep31/idempotency.ts';
 import { newHashMemo } from './sep31/memo.ts';
 import { isRecord, RECEIVER_TYPE, SENDER_TYPE, validatePost } from './sep31/validate-post.ts';
 import { toSep31Transaction } from '../views/sep31-transaction.ts';
@@ -93,11 +95,29 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
     '/transactions',
     {
       onRequest: authenticated,
-      schema: { body: PostTransactionBody, response: { 201: PostTransactionResponse, ...errors } },
+      schema: {
+        headers: PostTransactionHeaders,
+        body: PostTransactionBody,
+        response: { 201: PostTransactionResponse, ...errors, 409: ErrorResponse },
+      },
     },
     async (request, reply) => {
       const caller = identity(request);
       if (!isRecord(request.body)) throw bad('the request body must be a JSON object');
+      const key = request.headers['idempotency-key'];
+      const keyed =
+        key === undefined
+          ? null
+          : {
+              id: idempotentTransactionId(caller.sub, key),
+              idempotency: { key, requestHash: requestHash(request.body) },
+            };
+      if (keyed) {
+        // A retry of a POST that was committed: answered as it was, without asking the integration again
+        // (and whatever the customers or limits say now).
+        const earlier = await queries.transaction(keyed.id, caller.sub);
+        if (earlier) return replay(reply, earlier, keyed.idempotency);
+      }
       const { asset, request: post } = await validatePost(request.body, config, (asked) =>
         // SEP-12's view: this anchor's customer (account, and memo if the token has one), status per type.
         queries.customerStatuses(asked, { account: caller.account, memo: caller.memo }),
@@ -106,7 +126,7 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
       if (pricing.amountOut === null) {
         throw bad(`amount ${post.amount} does not cover the fee of ${pricing.fee.total} ${asset.code}`);
       }
-      const id = randomUUID();
+      const id = keyed?.id ?? randomUUID();
       const verdict = await integration.processPostRequest(post, {
         transactionId: id,
         sendingAnchor: caller,
@@ -146,7 +166,15 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
         expiresAt: new Date(at.getTime() + config.paymentDeadlineSeconds * 1000).toISOString(),
         fields: post.fields,
       };
-      const memo = await createWithUniqueMemo(deps, input, asset, at);
+      const created = await createWithUniqueMemo(deps, input, asset, at, keyed?.idempotency);
+      if ('exists' in created) {
+        // A twin with the same key was committed first (in flight at once, or on another process).
+        if (!keyed || created.exists !== keyed.idempotency.requestHash) throw reusedKey();
+        const earlier = await queries.transaction(id, caller.sub);
+        if (!earlier) throw new Error(`transaction ${id} exists but is not the caller's`);
+        return replay(reply, earlier, keyed.idempotency);
+      }
+      const { memo } = created;
       return reply.status(201).send({
         id,
         stellar_account_id: asset.distributionAccount,
@@ -275,28 +303,61 @@ function infoOf(asset: AssetConfig, config: Pick<Config, 'sep12'>) {
 /**
  * Creates the transaction and assigns its receiving account and a fresh hash memo in one step. The actor
  * refuses a memo another transaction has (the unique index backs it); we then draw another (bounded).
+ * A keyed create whose transaction exists gives the request hash that transaction was created with.
  */
-async function createWithUniqueMemo(deps: AppDeps, input: TransactionInput, asset: AssetConfig, at: Date) {
+async function createWithUniqueMemo(
+  deps: AppDeps,
+  input: TransactionInput,
+  asset: AssetConfig,
+  at: Date,
+  idempotency: Idempotency | undefined,
+): Promise<{ memo: { type: 'hash'; value: string } } | { exists: string | null }> {
   for (let attempt = 1; ; attempt++) {
     const memo = newHashMemo();
     const answer = await commanded(
-      deps.commands.create(input, [
-        {
-          type: 'ACCOUNT_ASSIGNED',
-          at: at.toISOString(),
-          stellarAccountId: asset.distributionAccount,
-          stellarMemoType: memo.type,
-          stellarMemo: memo.value,
-        },
-      ]),
+      deps.commands.create(
+        input,
+        [
+          {
+            type: 'ACCOUNT_ASSIGNED',
+            at: at.toISOString(),
+            stellarAccountId: asset.distributionAccount,
+            stellarMemoType: memo.type,
+            stellarMemo: memo.value,
+          },
+        ],
+        idempotency,
+      ),
     );
-    if (answer.outcome !== 'refused') return memo;
+    if (answer.outcome !== 'refused') return { memo };
+    if (answer.code === 'exists' && idempotency) return { exists: answer.requestHash ?? null };
     if (answer.code === 'memo_taken' && attempt < MAX_MEMO_ATTEMPTS) continue;
     if (answer.code === 'memo_taken')
       throw new MooringError('conflict', 'could not assign a unique memo; please retry');
     throw refusalError(answer, null);
   }
 }
+
+/**
+ * The answer to a retried keyed POST: the first answer again (same status, id, account and memo), marked
+ * `Idempotent-Replayed`; or a 409 when the key was used with another body.
+ */
+function replay(reply: FastifyReply, earlier: TransactionView, idempotency: Idempotency) {
+  if (earlier.requestHash !== idempotency.requestHash) throw reusedKey();
+  const { stellarAccountId, stellarMemoType, stellarMemo } = earlier.persisted.context;
+  if (stellarAccountId === null || stellarMemoType === null || stellarMemo === null) {
+    throw new Error(`transaction ${earlier.id} was created without a receiving account and memo`);
+  }
+  return reply.status(201).header('idempotent-replayed', 'true').send({
+    id: earlier.id,
+    stellar_account_id: stellarAccountId,
+    stellar_memo_type: stellarMemoType,
+    stellar_memo: stellarMemo,
+  });
+}
+
+const reusedKey = () =>
+  new MooringError('conflict', 'this Idempotency-Key was already used with a different request body');
 
 /** Every field asked for (and not optional) must be given; nothing that was not asked for. */
 function checkRequestedFields(row: TransactionView, values: Record<string, string>) {

@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { TRANSACTION_STATUSES } from '../../machines/index.ts';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from './sep31/idempotency.ts';
 
 export const ErrorResponse = Type.Object(
   { error: Type.String(), type: Type.Optional(Type.String()) },
@@ -64,6 +65,21 @@ export const PostTransactionBody = Type.Object(
   },
   { additionalProperties: true },
 );
+
+/** `POST /transactions` headers: an optional idempotency key (`sep31/idempotency.ts`). */
+export const PostTransactionHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description:
+        'Idempotency-Key: 1 to 255 printable ASCII characters, unique per transaction of this sending ' +
+        'anchor. A retry with the same key and body answers the transaction the first request created ' +
+        '(with an Idempotent-Replayed: true header); the same key with another body is a 409. Keys do not expire.',
+    }),
+  ),
+});
 
 export const PostTransactionResponse = Type.Object(
   {

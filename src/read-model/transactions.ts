@@ -23,6 +23,8 @@ export interface TransactionView {
   receiverId: string | null;
   version: number;
   persisted: PersistedTransaction;
+  /** The hash of the body of the keyed POST that created it (`Idempotency-Key`), or null. */
+  requestHash: string | null;
 }
 
 export interface TransactionQueries {
@@ -62,6 +64,7 @@ export function transactionQueries(db: Kysely<Database>): TransactionQueries {
         receiverId: row.receiver_id,
         version: row.version,
         persisted: row.snapshot as unknown as PersistedTransaction,
+        requestHash: row.request_hash,
       };
     },
     lastEventSeq: (id, eventType) => lastEventSeq(db, id, eventType),
