@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from './db/unavailable.ts';
+
 /**
  * The error catalog: each code has one HTTP status and one message. Bodies follow the SEPs:
  * `{"error": "..."}`. Details of 5xx errors are logged, never sent.
@@ -16,6 +18,7 @@ export const ERRORS = {
   internal: { status: 500, message: 'internal error' },
   horizon_unavailable: { status: 503, message: 'Horizon is unavailable; try again later' },
   busy: { status: 503, message: 'the anchor could not answer in time; try again shortly' },
+  database_unavailable: { status: 503, message: 'the anchor is briefly unavailable; try again shortly' },
   payload_too_large: { status: 413, message: 'the request is too large' },
 } as const;
 
@@ -44,4 +47,11 @@ export class MooringError extends Error {
 export function errorBody(error: MooringError): Record<string, unknown> {
   const message = error.status >= 500 ? ERRORS[error.code].message : error.message;
   return { error: message, ...error.extra };
+}
+
+/** A failure because the database is away (restarting, unreachable) as the 503 to retry; null otherwise. */
+export function unavailableError(error: unknown): MooringError | null {
+  return isDatabaseUnavailable(error)
+    ? new MooringError('database_unavailable', undefined, {}, { cause: error })
+    : null;
 }

@@ -8,7 +8,7 @@ import { createCustomerActors } from './actors/customer-actors.ts';
 import { createCustomerCommands } from './actors/customer-commands.ts';
 import { createBus, type EventBus } from './bus/index.ts';
 import type { Config } from './config/index.ts';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.ts';
+import { migrateToLatest, openDatabase, type DatabaseHandle, type OpenDatabaseOptions } from './db/index.ts';
 import {
   actorMessageHandler,
   callbackHandlers,
@@ -90,9 +90,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     roles.add('actors');
     log.info('in-process bus: this process hosts the actors too');
   }
-  const database = await openDatabase(
-    config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
-  );
+  const database = await openDatabase(databaseOptions(config, log));
   const opened: Closable[] = [database];
   try {
     await migrateToLatest(database.db);
@@ -235,6 +233,16 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
   }
 }
 
+function databaseOptions(config: Config, log: Logger): OpenDatabaseOptions {
+  return config.databaseUrl
+    ? {
+        url: config.databaseUrl,
+        connectTimeoutMs: config.database.connectTimeoutSeconds * 1000,
+        log: log.child({ part: 'database' }),
+      }
+    : { dataDir: config.dataDir };
+}
+
 function openBus(config: Config, log: Logger): Promise<EventBus> {
   return createBus({
     natsUrl: config.natsUrl,
@@ -250,9 +258,7 @@ function openBus(config: Config, log: Logger): Promise<EventBus> {
  * pass requests payouts and then carries out every payout that is due.
  */
 export async function runSinglePass(config: Config, kind: 'execute-outgoing' | 'poll-outgoing', log: Logger) {
-  const database = await openDatabase(
-    config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
-  );
+  const database = await openDatabase(databaseOptions(config, log));
   const opened: Closable[] = [database];
   try {
     await migrateToLatest(database.db);

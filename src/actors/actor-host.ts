@@ -25,6 +25,7 @@ import { crashPoint } from '../crash-points.ts';
 import type { Database } from '../db/database.ts';
 import { moveOffsets, startOffset } from '../db/partition-offsets.repository.ts';
 import { recordRefusedMessages } from '../db/refused-messages.repository.ts';
+import { outageLog } from '../outage-log.ts';
 import { partitionOf, type Delivery, type EventBus } from '../bus/index.ts';
 import { OwnershipLostError, VersionConflictError } from './errors.ts';
 import { parseAddress, transactionAddress } from './messages.ts';
@@ -121,6 +122,8 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
   /** In-process positions (not durable): where a restarted partition loop resumes. */
   const settled = new Array<number>(bus.partitions).fill(0);
   let stopping = false;
+  // One report per outage for the whole host, not one per partition and retry.
+  const outage = outageLog(log, 'actor host');
 
   // ---------------------------------------------------------------------------------------------------
   // Partition loops
@@ -147,7 +150,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
       try {
         position = bus.durable ? await durableStart(partition) : settled[partition]!;
       } catch (error) {
-        log.error({ partition, err: error }, 'actor host could not read a partition position; retrying');
+        outage.failed(error, 'could not read a partition position; retrying', { partition });
         await pause(backoff(++failures), signal);
         continue;
       }
@@ -168,7 +171,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
         if (error instanceof OwnershipLostError)
           log.warn({ partition }, 'partition moved on under this host; re-reading');
         else
-          log.error({ partition, err: error }, 'partition loop failed; re-reading from the stored position');
+          outage.failed(error, 'partition loop failed; re-reading from the stored position', { partition });
         cache.drop(partition);
         await pause(backoff(++failures), signal);
       } finally {
@@ -251,6 +254,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
     while (pending.length > 0) {
       try {
         await commit(pending);
+        outage.succeeded();
         for (const s of pending) s.resolve();
         return;
       } catch (error) {
@@ -281,7 +285,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
           return;
         }
         const delayMs = backoff(++failures);
-        log.error({ err: error, messages: count(pending), delayMs }, 'actor host could not commit; retrying');
+        outage.failed(error, 'could not commit; retrying', { messages: count(pending), delayMs });
         await pause(delayMs);
       }
     }

@@ -14,6 +14,7 @@ import { EMPTY, catchError, exhaustMap, from, timer, type Subscription } from 'r
 import type { Database } from '../db/database.ts';
 import { acquireLease, releaseLease } from '../db/leases.repository.ts';
 import { fnv1a32 } from '../bus/partition.ts';
+import { outageLog } from '../outage-log.ts';
 
 export interface OwnershipLog {
   info?(obj: object, msg?: string): void;
@@ -57,6 +58,7 @@ export function startOwnership(options: OwnershipOptions): Ownership {
   );
   let stopped = false;
   let tick: Promise<void> = Promise.resolve();
+  const outage = outageLog(log, 'actor host leases');
 
   async function liveMembers(now: Date): Promise<number> {
     const row = await db
@@ -108,11 +110,11 @@ export function startOwnership(options: OwnershipOptions): Ownership {
     .pipe(
       exhaustMap(() => {
         if (stopped) return EMPTY;
-        tick = rebalance();
+        tick = rebalance().then(() => outage.succeeded());
         return from(tick).pipe(
           catchError((error: unknown) => {
             // The database is away: keep trying; the leases expire if it stays away, as they should.
-            log.error({ err: error }, 'actor host could not renew its partition leases');
+            outage.failed(error, 'could not renew the partition leases');
             return EMPTY;
           }),
         );

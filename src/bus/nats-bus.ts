@@ -183,6 +183,8 @@ class NatsBus implements EventBus {
   readonly #purgeTimer: NodeJS.Timeout;
   #nextRequest = 0;
   #closing: Promise<void> | undefined;
+  /** A purge failed and was reported: quiet until one works again (NATS away for minutes is one line). */
+  #purgeFailing = false;
 
   constructor(
     nc: NatsConnection,
@@ -218,6 +220,18 @@ class NatsBus implements EventBus {
     });
     this.#purgeTimer = setInterval(() => void this.#purge(), extra.purgeIntervalMs);
     this.#purgeTimer.unref();
+    void this.#reportConnection();
+  }
+
+  /** One line when the server goes away, one when the client is back (it retries for ever meanwhile). */
+  async #reportConnection(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === 'disconnect') {
+        this.#options.logger.warn({ server: status.server }, 'bus: NATS connection lost; reconnecting');
+      } else if (status.type === 'reconnect') {
+        this.#options.logger.info?.({ server: status.server }, 'bus: NATS connection back');
+      }
+    }
   }
 
   async publish(message: BusMessage): Promise<void> {
@@ -357,9 +371,13 @@ class NatsBus implements EventBus {
           seq: upTo + 1,
         });
         this.#purged[p] = upTo;
+        this.#purgeFailing = false;
       } catch (error) {
         // Harmless: purged on a later pass; a stream that keeps applied messages only costs space.
-        this.#options.logger.warn({ partition: p, error: errorText(error) }, 'bus: purge failed');
+        if (!this.#purgeFailing) {
+          this.#options.logger.warn({ partition: p, error: errorText(error) }, 'bus: purge failed; retrying');
+        }
+        this.#purgeFailing = true;
         return;
       }
     }
@@ -381,6 +399,8 @@ class NatsPartitionReader implements PartitionReader {
   #messages: ConsumerMessages | undefined;
   #room: (() => void) | undefined;
   #closed = false;
+  /** The reader failed and said so: quiet until it reads again (NATS away for minutes is two lines). */
+  #failing = false;
   readonly #pump: Promise<void>;
 
   constructor(
@@ -444,6 +464,10 @@ class NatsPartitionReader implements PartitionReader {
         });
         if (this.#closed) this.#messages.stop();
         for await (const message of this.#messages) {
+          if (this.#failing) {
+            this.#failing = false;
+            this.#options.logger.info?.({ partition: this.#partition }, 'bus: partition reader resumed');
+          }
           if (message.seq <= position) continue;
           position = message.seq;
           this.#buffer.push(this.#delivery(message));
@@ -460,10 +484,13 @@ class NatsPartitionReader implements PartitionReader {
         }
       } catch (error) {
         if (this.#closed) return;
-        this.#options.logger.warn(
-          { partition: this.#partition, error: errorText(error) },
-          'bus: partition reader failed; resuming',
-        );
+        if (!this.#failing) {
+          this.#options.logger.warn(
+            { partition: this.#partition, error: errorText(error) },
+            'bus: partition reader failed; resuming',
+          );
+        }
+        this.#failing = true;
       }
       if (!this.#closed) await new Promise((resolve) => setTimeout(resolve, 1000));
     }

@@ -68,6 +68,8 @@ export const DEFAULT_SEP12: Sep12Config = {
 };
 export const DEFAULT_WATCHER_SILENCE_SECONDS = 60;
 export const DEFAULT_NATS_PREFIX = 'mooring';
+/** A PostgreSQL connection not had within this fails the query (503) rather than hang while the server is down. */
+export const DEFAULT_DATABASE_CONNECT_TIMEOUT_SECONDS = 5;
 export const DEFAULT_PARTITIONS = 16;
 /** A dead actor host's partitions are free this long after its last renewal. */
 export const DEFAULT_ACTOR_LEASE_SECONDS = 6;

@@ -9,6 +9,7 @@ import {
   DEFAULT_COMMAND_TIMEOUT_SECONDS,
   DEFAULT_DATA_DIR,
   DEFAULT_NATS_PREFIX,
+  DEFAULT_DATABASE_CONNECT_TIMEOUT_SECONDS,
   DEFAULT_PARTITIONS,
   DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS,
   DEFAULT_EXPIRE_INTERVAL_SECONDS,
@@ -116,6 +117,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     host: settings.host?.value ?? DEFAULT_HOST,
     databaseUrl: settings.databaseUrl?.value ?? null,
     natsUrl: settings.natsUrl?.value ?? null,
+    database: {
+      connectTimeoutSeconds: file.database?.connectTimeoutSeconds ?? DEFAULT_DATABASE_CONNECT_TIMEOUT_SECONDS,
+    },
     nats: { prefix: settings.natsPrefix?.value ?? DEFAULT_NATS_PREFIX },
     actors: {
       partitions: file.actors?.partitions ?? DEFAULT_PARTITIONS,

@@ -76,6 +76,15 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false, expected: 'an object' },
       ),
     ),
+    database: Type.Optional(
+      Type.Object(
+        {
+          /** PostgreSQL: how long getting a connection may take before the query fails (503, or a retry). */
+          connectTimeoutSeconds: Type.Optional(Seconds),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
     actors: Type.Optional(
       Type.Object(
         {

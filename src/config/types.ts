@@ -76,6 +76,11 @@ export interface NatsConfig {
   readonly prefix: string;
 }
 
+export interface DatabaseConfig {
+  /** PostgreSQL: a connection not had within this fails the query instead of waiting for a server that is down. */
+  readonly connectTimeoutSeconds: number;
+}
+
 export interface ActorsConfig {
   readonly partitions: number;
   readonly leaseSeconds: number;
@@ -89,6 +94,7 @@ export interface Config {
   readonly databaseUrl: string | null;
   /** `null`: in-process bus. */
   readonly natsUrl: string | null;
+  readonly database: DatabaseConfig;
   readonly nats: NatsConfig;
   readonly actors: ActorsConfig;
   /** Absolute path. */

@@ -14,9 +14,22 @@ export interface OpenDatabaseOptions {
   memory?: boolean;
   /** PGlite: start from a `pglite.dumpDataDir()` dump (e.g. a migrated template in tests) instead of initdb. */
   loadDataDir?: Blob;
-  /** Errors of idle pooled connections (e.g. the server restarted). Defaults to a console warning. */
-  onPoolError?: (error: Error) => void;
+  /**
+   * PostgreSQL: how long getting a connection may take before the query fails (a 503 for HTTP, a retry for
+   * the loops) instead of waiting for a server that is down. Default 5 s.
+   */
+  connectTimeoutMs?: number;
+  /** Where a lost connection is reported: once when the server goes away, once when it is back. */
+  log?: ConnectionLog;
 }
+
+/** Structural subset of a pino logger. */
+export interface ConnectionLog {
+  info?(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 interface Handle {
   db: Kysely<Database>;
@@ -33,23 +46,42 @@ const NUMERIC = 1700;
 const asText = (value: string): string => value;
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  return options.url !== undefined ? openPostgres(options.url, options.onPoolError) : openPglite(options);
+  return options.url !== undefined ? openPostgres(options.url, options) : openPglite(options);
 }
 
-function openPostgres(url: string, onPoolError?: (error: Error) => void): DatabaseHandle {
+const consoleLog: ConnectionLog = {
+  info: (obj, msg) => console.info(`postgres: ${msg}`, obj),
+  warn: (obj, msg) => console.warn(`postgres: ${msg}`, obj),
+};
+
+function openPostgres(url: string, options: OpenDatabaseOptions): DatabaseHandle {
+  const log = options.log ?? consoleLog;
   const pool = new pg.Pool({
     connectionString: url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     // Per pool, not pg's global registry: int8 and numeric stay exact strings whatever else is loaded.
     types: {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
         oid === INT8 || oid === NUMERIC ? asText : pg.types.getTypeParser(oid, format),
     },
   });
-  // Without a listener, an idle client's error (server restart, killed backend) crashes the process.
-  pool.on(
-    'error',
-    onPoolError ?? ((error) => console.warn('postgres: idle connection error:', error.message)),
-  );
+  // A connection's 'error' event without a listener crashes the process (server restart, killed backend).
+  // The pool listens on idle clients only; a checked-out client emits it too when its socket dies between
+  // queries, so every client gets a listener of its own. The query in flight fails on its own (and is
+  // retried or answered 503 by its caller); the pool discards the broken client.
+  let lost = false;
+  const onConnectionError = (error: Error) => {
+    if (lost) return;
+    lost = true;
+    log.warn({ error: error.message }, 'connection lost; queries fail until the server is back');
+  };
+  pool.on('error', onConnectionError);
+  pool.on('connect', (client) => {
+    client.on('error', onConnectionError);
+    if (!lost) return;
+    lost = false;
+    log.info?.({}, 'connected again');
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', pool, close: () => db.destroy() };
 }

@@ -24,6 +24,8 @@ import { merge, timer, type Observable, type Subscription } from 'rxjs';
 import type { Database } from '../db/database.ts';
 import { claimDue, markDone, markFailed } from '../db/outbox.repository.ts';
 import type { OutboxRow } from '../db/outbox.table.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { outageLog } from '../outage-log.ts';
 
 export interface EffectContext {
   /** The relay's clock, read when the handler is called. */
@@ -96,6 +98,9 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+/** Longest pause between tries to record an outcome while the database is away. */
+const RECORD_RETRY_MAX_MS = 2_000;
+
 const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 5_000, factor: 2, maxMs: 3_600_000 };
 
 /** The delay before attempt `attempts + 1`, after `attempts` failed ones. */
@@ -121,6 +126,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     throw new Error(`outbox relay: maxAttempts must be a positive integer (got ${maxAttempts})`);
   }
 
+  const outage = outageLog(log, 'outbox relay');
   // Passes run one at a time: the loop's and any `runOnce` caller's are chained.
   let tail: Promise<unknown> = Promise.resolve();
   let stopped = false;
@@ -169,7 +175,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       transactionId: row.transaction_id,
       attempt: row.attempts,
     };
-    try {
+    // While the database is away the outcome is recorded again (with backoff) rather than dropped: a
+    // dropped one leaves the row in flight until its lease expires, and a payout lease is minutes.
+    const record = async (): Promise<boolean> => {
       if (failure === null) {
         const held = await markDone(db, row.id, workerId, clock());
         if (!held) log.warn(fields, 'outbox effect done, but its lease had been taken over');
@@ -186,10 +194,23 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       else if (final) log.error(detail, 'outbox effect failed for good');
       else log.warn(detail, 'outbox effect failed; will retry');
       return held;
-    } catch (error) {
-      // The outcome was not recorded: the row stays in flight until its lease expires, then is redone.
-      log.error({ ...fields, err: error }, 'could not record the outcome of an outbox effect');
-      return false;
+    };
+    for (let retries = 0; ; retries++) {
+      try {
+        return await record();
+      } catch (error) {
+        const leaseLeft = (row.claim_expires_at?.getTime() ?? 0) - clock().getTime();
+        if (isDatabaseUnavailable(error) && !stopped && leaseLeft > RECORD_RETRY_MAX_MS) {
+          outage.failed(error, 'could not record the outcome of an outbox effect; retrying', fields);
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(RECORD_RETRY_MAX_MS, 100 * 2 ** retries)),
+          );
+          continue;
+        }
+        // Not recorded: the row stays in flight until its lease expires, then is redone.
+        log.error({ ...fields, err: error }, 'could not record the outcome of an outbox effect');
+        return false;
+      }
     }
   }
 
@@ -208,8 +229,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           again = false;
           await runOnce();
         } while (again && !stopped);
+        outage.succeeded({ workerId });
       } catch (error) {
-        log.error({ err: error, workerId }, 'outbox relay pass failed');
+        outage.failed(error, 'pass failed', { workerId });
       } finally {
         running = false;
       }

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import type { TransactionCommands } from '../actors/commands.ts';
 import type { CustomerCommands } from '../actors/customer-commands.ts';
 import type { Config } from '../config/index.ts';
-import { errorBody, MooringError } from '../errors.ts';
+import { errorBody, MooringError, unavailableError } from '../errors.ts';
 import type { HorizonAccounts } from '../stellar/horizon-accounts.ts';
 import type { Sep31Integration } from '../integrations/sep31-integration.ts';
 import { sep1Routes } from './sep1.routes.ts';
@@ -14,6 +14,9 @@ import { PATHS } from './urls.ts';
 import type { HttpPorts } from '../read-model/index.ts';
 import { VIEWER_BASE } from '../viewer/api.ts';
 import { viewerRoutes, type ViewerRouteOptions } from './viewer.routes.ts';
+
+/** A /ready check that has not answered by then counts as failed: a probe must never hang. */
+const READY_CHECK_TIMEOUT_MS = 2_000;
 
 /**
  * What the app is built from. No database: reads go through the read model's queries (`HttpPorts`),
@@ -58,8 +61,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
                 error.statusCode === 415 ? 'unsupported_media_type' : 'bad_request',
                 error.message,
               )
-            : null;
-    if (known === null || known.status >= 500) request.log.error({ err: error }, 'request failed');
+            : // An outage is not a bug: a 503 to retry, a line in the log (no stack).
+              unavailableError(error);
+    if (known?.status === 503) request.log.warn({ error: error.message }, 'request failed: unavailable');
+    else if (known === null || known.status >= 500) request.log.error({ err: error }, 'request failed');
     const reported = known ?? new MooringError('internal', undefined, {}, { cause: error });
     // A 503 is temporary by definition: say when to come back.
     if (reported.status === 503) void reply.header('retry-after', '2');
@@ -75,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     };
     for (const [name, check] of Object.entries(checks)) {
       try {
-        await check();
+        await withDeadline(check(), READY_CHECK_TIMEOUT_MS);
       } catch {
         return reply.status(503).send({ error: `not ready: ${name} unavailable`, status: 'unavailable' });
       }
@@ -107,4 +112,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register((instance) => viewerRoutes(instance, deps), { prefix: VIEWER_BASE });
 
   return app;
+}
+
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -46,6 +46,7 @@ import {
   type HorizonPaymentRecord,
   type PaymentSource,
 } from '../../streams/index.ts';
+import { outageLog } from '../outage-log.ts';
 import { handlePaymentRecords, type RecordOutcome } from './handle-payment.ts';
 
 /** Structural subset of a pino logger. */
@@ -88,6 +89,9 @@ export interface PaymentWatcher {
   /** Stops every pipeline, waits for the record in flight, saves the cursor and releases the leases. */
   stop(): Promise<void>;
 }
+
+/** Longest wait before restarting after a failure to record (database or bus away). */
+const RESTART_MAX_MS = 5_000;
 
 /** The lease is gone (expired or taken over): this instance must not record anything more. */
 export class LeaseLostError extends Error {
@@ -134,6 +138,9 @@ function watchAccount(
   let pipeline: Subscription | null = null;
   let inFlight: Promise<unknown> = Promise.resolve();
   let tick: Promise<unknown> = Promise.resolve();
+  // Per account (in the fields of each line): each account's pipeline reports its own outage.
+  const outage = outageLog(log, 'payment watcher');
+  const leaseOutage = outageLog(log, 'payment watcher lease');
 
   /** Inside a database transaction: check the lease (locking it), then move the cursor. */
   async function commit(trx: Transaction<Database>, token: string): Promise<void> {
@@ -172,7 +179,10 @@ function watchAccount(
               take(1),
             );
       return from(startCursor()).pipe(
-        tap((cursor) => log.info?.({ ...context, cursor }, 'watching payments')),
+        tap((cursor) => {
+          outage.succeeded(context);
+          log.info?.({ ...context, cursor }, 'watching payments');
+        }),
         switchMap((cursor) =>
           watchPayments({
             account,
@@ -200,6 +210,7 @@ function watchAccount(
                 await handle(records);
                 queued -= records.length;
                 failures = 0;
+                outage.succeeded(context);
               })();
               inFlight = work.catch(() => undefined);
               return work;
@@ -212,11 +223,12 @@ function watchAccount(
         delay: (error: unknown) => {
           if (error instanceof LeaseLostError || stopped) return throwError(() => error);
           failures += 1;
-          const delayMs = backoffDelay(failures, backoff);
-          log.error(
-            { ...context, err: error, failures, delayMs },
-            'payment watcher failed; restarting from the stored cursor',
-          );
+          // Capped lower than Horizon's reconnects: a database or bus that is back is used within seconds.
+          const delayMs = backoffDelay(failures, {
+            ...backoff,
+            maxMs: Math.min(backoff.maxMs, RESTART_MAX_MS),
+          });
+          outage.failed(error, 'failed; restarting from the stored cursor', { ...context, delayMs });
           return timer(delayMs);
         },
       }),
@@ -267,9 +279,10 @@ function watchAccount(
   const ticks = timer(0, Math.max(10, Math.floor(leaseMs / 3)))
     .pipe(
       exhaustMap(() => {
-        tick = leaseTick().catch((error: unknown) => {
-          log.error({ ...context, err: error }, 'payment watcher lease check failed');
-        });
+        tick = leaseTick().then(
+          () => leaseOutage.succeeded(context),
+          (error: unknown) => leaseOutage.failed(error, 'lease check failed', context),
+        );
         return from(tick);
       }),
     )

@@ -3,7 +3,8 @@ import { workerLoop } from '../../streams/workers.ts';
 import { runExecuteOutgoingPass, type ExecuteOutgoingDeps } from './execute-outgoing.ts';
 import { runExpirePass, type ExpireDeps } from './expire.ts';
 import { runPollOutgoingPass, type PollOutgoingDeps } from './poll-outgoing.ts';
-import { errorText, type WorkerLog } from './worker-deps.ts';
+import { outageLog } from '../outage-log.ts';
+import type { WorkerLog } from './worker-deps.ts';
 
 export type WorkerKind = 'execute-outgoing' | 'poll-outgoing' | 'expire';
 
@@ -45,6 +46,7 @@ export function startWorker<K extends WorkerKind>(
   const { intervalMs, log, scheduler, onPass } = options;
   const pass = PASSES[kind] as (deps: WorkerDepsByKind[K]) => Promise<object>;
   let inFlight: Promise<unknown> = Promise.resolve();
+  const outage = outageLog(log, kind);
   const subscription = workerLoop({
     intervalMs,
     ...(scheduler !== undefined && { scheduler }),
@@ -53,8 +55,9 @@ export function startWorker<K extends WorkerKind>(
       inFlight = running.catch(() => undefined);
       return running;
     },
-    onError: (error) => log.error({ worker: kind, err: error }, `${kind} pass failed: ${errorText(error)}`),
+    onError: (error) => outage.failed(error, 'pass failed', { worker: kind }),
   }).subscribe((counts) => {
+    outage.succeeded({ worker: kind });
     const record = counts as Record<string, number>;
     const entry = { worker: kind, ...record };
     // Quiet when there was nothing to do.

@@ -161,10 +161,14 @@ export interface AwaitingTransaction {
   amountIn: string;
 }
 
-/** Creates `n` transactions in `pending_sender` with an assigned account and a hash memo each. */
+/**
+ * Creates `n` transactions in `pending_sender` with an assigned account and a hash memo each, expiring in
+ * `expiresInMs` (default a day).
+ */
 export async function createAwaitingTransactions(
   host: TransactionHost,
   n: number,
+  options: { expiresInMs?: number } = {},
 ): Promise<AwaitingTransaction[]> {
   const issuer = KEYS.issuer.publicKey();
   const asset = `stellar:USDC:${issuer}`;
@@ -189,7 +193,7 @@ export async function createAwaitingTransactions(
       receiverId: null,
       refundMemo: null,
       refundMemoType: null,
-      expiresAt: new Date(now + 24 * 3600_000).toISOString(),
+      expiresAt: new Date(now + (options.expiresInMs ?? 24 * 3600_000)).toISOString(),
       fields: {},
     };
     await host.create(input, {
@@ -256,4 +260,20 @@ export function outputs(processes: readonly WorldProcess[], lines = 15): string 
         `--- ${p.name} (pid ${p.child.pid}, exit ${p.child.exitCode ?? p.child.signalCode}) ---\n${p.output().split('\n').slice(-lines).join('\n')}`,
     )
     .join('\n');
+}
+
+/** Rails bookings (the reference rails' payouts) per transaction: a payout made twice shows as two. */
+export async function railsBookings(db: Kysely<Database>) {
+  const rows = await db
+    .selectFrom('reference_rails_payouts')
+    .select(['transaction_id', 'idempotency_key'])
+    .execute();
+  const byTransaction = new Map<string, string[]>();
+  for (const row of rows) {
+    byTransaction.set(row.transaction_id, [
+      ...(byTransaction.get(row.transaction_id) ?? []),
+      row.idempotency_key,
+    ]);
+  }
+  return { count: rows.length, byTransaction };
 }

@@ -65,7 +65,8 @@ const pgliteDatabase: TestDatabase = {
   },
 };
 
-function postgresDatabase(serverUrl: string): TestDatabase {
+/** A fresh migrated database per `open()` on the server at `serverUrl` (e.g. a private one of a chaos test). */
+export function postgresDatabase(serverUrl: string): TestDatabase {
   return {
     name: 'postgres',
     async open() {

@@ -62,4 +62,28 @@ describe('openDatabase', () => {
     await handle.close();
     expect(handle.kind === 'postgres' && handle.pool.ended).toBe(true);
   });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    'survives the backend of a checked-out connection dying, and serves the next query',
+    async () => {
+      const warnings: string[] = [];
+      const handle = await openDatabase({
+        url: process.env.DATABASE_URL,
+        log: { warn: (_obj, msg) => void warnings.push(msg ?? '') },
+      });
+      if (handle.kind !== 'postgres') throw new Error('expected PostgreSQL');
+      const client = await handle.pool.connect();
+      try {
+        const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+        // The server ends it between two queries: pg emits 'error' on the client nobody is querying with.
+        await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(handle.db);
+        await expect.poll(() => warnings).toHaveLength(1);
+      } finally {
+        client.release(true);
+      }
+      const { rows } = await sql<{ one: number }>`select 1 as one`.execute(handle.db);
+      expect(rows).toEqual([{ one: 1 }]);
+      await handle.close();
+    },
+  );
 });

@@ -216,7 +216,7 @@ describe.each(testDatabases())('payment watcher on $name', (database) => {
       expect(await creditsOf(tx.id)).toEqual([opOf(paid[i]!).id]);
       expect((await findTransaction(db, tx.id))?.status).toBe('pending_receiver');
     }
-    expect(log.messages('error')).toContain('payment watcher failed; restarting from the stored cursor');
+    expect(log.messages('error')).toContain('payment watcher: failed; restarting from the stored cursor');
     // Some payment was handed over twice (before and after the crash), and credited once.
     expect(handedOver.length).toBeGreaterThan(new Set(handedOver).size);
   });

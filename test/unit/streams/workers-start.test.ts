@@ -99,7 +99,7 @@ describe('startWorker (the loop behind `mooring <worker> --loop --interval N`)',
     await vi.advanceTimersByTimeAsync(10_000);
     expect(passes).toHaveLength(2);
     expect(entries.filter((e) => e.level === 'error')).toMatchObject([
-      { obj: { worker: 'expire' }, msg: 'expire pass failed: connection refused' },
+      { obj: { worker: 'expire' }, msg: 'expire: pass failed' },
     ]);
 
     script.fail = false;
