@@ -220,6 +220,18 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
           return refused('upload_missing', `the upload of ${file.field} is gone; send it again`);
         }
       }
+      const maxCustomerBytes = options.sep12.uploads.maxCustomerBytes;
+      if (body.files.length > 0 && storedBytesAfter(w.record, body.files) > maxCustomerBytes) {
+        // Never taken: the staged files go now rather than with the sweep.
+        await dropStagedUploads(
+          trx,
+          body.files.map((file) => file.id),
+        );
+        return refused(
+          'too_large',
+          `the customer's files would total more than ${maxCustomerBytes} bytes, the cap per customer`,
+        );
+      }
       let changed = false;
       if (w.record === null) {
         const created = await insertCustomer(trx, w.key, { id: randomUUID(), at });
@@ -470,6 +482,18 @@ function stepSafely(snapshot: CustomerSnapshot, event: CustomerEvent) {
 
 function applied(customer: CustomerRecord, changed: boolean): CustomerReply {
   return { outcome: 'applied', customerId: customer.id, version: customer.version, changed };
+}
+
+/** The bytes of a customer's files once `files` replace those of their fields. */
+function storedBytesAfter(customer: CustomerRecord | null, files: readonly UploadRef[]): number {
+  const sizes = new Map<string, number>();
+  for (const [name, field] of Object.entries(customer?.fields ?? {})) {
+    if (field.kind === 'file') sizes.set(name, field.size);
+  }
+  for (const file of files) sizes.set(file.field, file.size);
+  let total = 0;
+  for (const size of sizes.values()) total += size;
+  return total;
 }
 
 function refused(code: CustomerRefusalCode, reason: string): CustomerReply {

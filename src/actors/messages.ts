@@ -207,7 +207,7 @@ export function isTransactionMessage(body: unknown): body is TransactionMessageB
 
 /**
  * A file the sending anchor uploaded, staged before the command (`src/storage/uploads.ts`): a bus message
- * is at most 1 MB and a SEP-12 upload up to 5 MB, so only this reference travels (claim check).
+ * is at most 1 MB and a SEP-12 upload several MB, so only this reference travels (claim check).
  */
 export const UploadRefSchema = Type.Object({
   /** The staged upload's id. */
@@ -279,6 +279,8 @@ export type CustomerRefusalCode =
   | 'not_found'
   /** A staged upload the message refers to is gone (swept, or never staged). */
   | 'upload_missing'
+  /** The customer's files would take more than `sep12.uploads.maxCustomerBytes`. */
+  | 'too_large'
   /** The customer's status for that type does not take the event. */
   | 'rejected'
   | 'malformed'

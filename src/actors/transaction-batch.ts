@@ -105,7 +105,7 @@ export interface TransactionBatchDeps {
    * funded transaction whose customers are is paid out at once. Null: never by itself (hand-stepped tests).
    */
   payoutCustomerTypes: readonly string[] | null;
-  sep12: Config['sep12'];
+  sep12: Pick<Config['sep12'], 'types'>;
   clock: () => Date;
   /** Hot actors (host-owned; read only here). */
   cached?: (transactionId: string) => CachedTransaction | undefined;

@@ -155,7 +155,7 @@ export function customersAccepted(
 export function answeredRound(
   facts: CustomerSnapshot,
   party: TransactionParties,
-  sep12: Pick<Config, 'sep12'>['sep12'],
+  sep12: Pick<Config['sep12'], 'types'>,
   at: string,
 ): number | null {
   const round = facts.rounds.get(party.id);
@@ -188,7 +188,7 @@ export function infoNeededMessages(
   party: TransactionParties,
   customerType: string | null,
   seq: number,
-  sep12: Pick<Config, 'sep12'>['sep12'],
+  sep12: Pick<Config['sep12'], 'types'>,
 ): BusMessage[] {
   const types =
     customerType !== null && Object.hasOwn(sep12.types, customerType)

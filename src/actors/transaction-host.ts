@@ -47,7 +47,7 @@ export interface TransactionHostOptions {
    * types are ACCEPTED. Default null: never (tests that step a transaction by hand).
    */
   payoutCustomerTypes?: readonly string[] | null;
-  sep12?: Config['sep12'];
+  sep12?: Pick<Config['sep12'], 'types'>;
   clock?: () => Date;
 }
 

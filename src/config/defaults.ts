@@ -1,6 +1,6 @@
 /** Named defaults, each carrying its unit. `.env.example` documents the same values. */
 import { Networks } from '@stellar/stellar-sdk';
-import type { Sep12Config, Sep31AssetConfig } from './types.ts';
+import type { Sep12Config, Sep12UploadsConfig, Sep31AssetConfig } from './types.ts';
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -53,8 +53,19 @@ export const SANDBOX_SEP31: Sep31AssetConfig = { ...DEFAULT_SEP31, minAmount: '0
 export const SANDBOX_ASSET_CODE = 'USDC';
 export const SANDBOX_SIGNIFICANT_DECIMALS = 2;
 
-/** Used when the file has no `sep12.types`. */
+/**
+ * Caps on SEP-12 uploads: a file 5 MiB (the limit before caps were configurable); a request, an ID's two
+ * sides and a proof of address at full size; a customer, a few documents but not every binary field at 5 MiB.
+ */
+export const DEFAULT_SEP12_UPLOADS: Sep12UploadsConfig = {
+  maxFileBytes: 5 * 1024 * 1024,
+  maxRequestBytes: 20 * 1024 * 1024,
+  maxCustomerBytes: 30 * 1024 * 1024,
+};
+
+/** Used when the file has no `sep12.types` / `sep12.uploads`. */
 export const DEFAULT_SEP12: Sep12Config = {
+  uploads: DEFAULT_SEP12_UPLOADS,
   types: {
     'sep31-sender': {
       description: 'Sender of a SEP-31 payment',

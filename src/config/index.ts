@@ -6,6 +6,7 @@ export { redactConfig } from './redact.ts';
 export { ENV_VARS, type ConfigOverrides, type Env } from './env.ts';
 export { ConfigFileSchema, type AssetFile, type ConfigFile } from './schema.ts';
 export { canonicalDecimal, MAX_STELLAR_AMOUNT, toStroops } from './decimal.ts';
+export { DEFAULT_SEP12_UPLOADS } from './defaults.ts';
 export { LOG_LEVELS } from './types.ts';
 export type {
   AssetConfig,
@@ -15,6 +16,7 @@ export type {
   SendingAnchorConfig,
   Sep12Config,
   Sep12TypeConfig,
+  Sep12UploadsConfig,
   Sep31AssetConfig,
   StellarNetwork,
   WorkersConfig,

@@ -104,14 +104,15 @@ function resolveSep31(sep31: NonNullable<AssetFile['sep31']>, path: Path): Sep31
 }
 
 export function resolveSep12(sep12: ConfigFile['sep12']): Sep12Config {
-  if (sep12?.types === undefined) return DEFAULT_SEP12;
+  const uploads = { ...DEFAULT_SEP12.uploads, ...sep12?.uploads };
+  if (sep12?.types === undefined) return { ...DEFAULT_SEP12, uploads };
   const types: Record<string, Sep12Config['types'][string]> = {};
   for (const [name, type] of Object.entries(sep12.types)) {
     if (name.trim() === '')
       throw new ConfigError(fileKey(['sep12', 'types']), 'customer type names must not be empty');
     types[name] = { description: type.description ?? '', fields: [...(type.fields ?? [])] };
   }
-  return { types };
+  return { types, uploads };
 }
 
 export function resolveSendingAnchors(

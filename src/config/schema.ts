@@ -50,6 +50,22 @@ export const Sep12TypeSchema = Type.Object(
   { additionalProperties: false, expected: 'an object' },
 );
 
+const ByteCount = Type.Integer({
+  minimum: 1,
+  maximum: 2147483647,
+  expected: 'a number of bytes (1-2147483647)',
+});
+
+/** Caps on what `PUT /customer` stores (multipart files). */
+export const Sep12UploadsSchema = Type.Object(
+  {
+    maxFileBytes: Type.Optional(ByteCount),
+    maxRequestBytes: Type.Optional(ByteCount),
+    maxCustomerBytes: Type.Optional(ByteCount),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
 export const SendingAnchorSchema = Type.Object(
   {
     name: Text,
@@ -121,6 +137,7 @@ export const ConfigFileSchema = Type.Object(
           types: Type.Optional(
             Type.Record(Type.String(), Sep12TypeSchema, { expected: 'an object of SEP-12 customer types' }),
           ),
+          uploads: Type.Optional(Sep12UploadsSchema),
         },
         { additionalProperties: false, expected: 'an object' },
       ),

@@ -40,6 +40,17 @@ export interface Sep12TypeConfig {
 export interface Sep12Config {
   /** Keyed by customer type, e.g. `sep31-sender`, `sep31-receiver`. */
   readonly types: Readonly<Record<string, Sep12TypeConfig>>;
+  readonly uploads: Sep12UploadsConfig;
+}
+
+/** Caps on the files of `PUT /customer`; over one, the request is a 413 and nothing of it is kept. */
+export interface Sep12UploadsConfig {
+  /** One file. */
+  readonly maxFileBytes: number;
+  /** All the files of one request. */
+  readonly maxRequestBytes: number;
+  /** All the files a customer has stored, across its binary fields (a new file of a field replaces the old). */
+  readonly maxCustomerBytes: number;
 }
 
 export interface SendingAnchorConfig {

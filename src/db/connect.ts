@@ -43,7 +43,16 @@ export type DatabaseHandle =
 
 const INT8 = 20;
 const NUMERIC = 1700;
+const BYTEA = 17;
 const asText = (value: string): string => value;
+// PGlite's own bytea codecs go through a JS string per byte: seconds and hundreds of MB for a few MB of
+// file. Bytes handed back as they are go to the server as a binary parameter (PGlite's bind does that for
+// any ArrayBuffer view; its type says string); results are parsed from hex in native code.
+const byteaAsBinary = (value: unknown): string => {
+  if (!(value instanceof Uint8Array)) throw new Error('Invalid input for bytea type');
+  return value as unknown as string;
+};
+const byteaFromText = (value: string): Uint8Array => Buffer.from(value.slice(2), 'hex');
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   return options.url !== undefined ? openPostgres(options.url, options) : openPglite(options);
@@ -95,11 +104,12 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     dataDir = join(options.dataDir, 'pglite');
     await mkdir(dataDir, { recursive: true });
   }
-  // PGlite parses int8 as a JS number by default; keep it a string, as with pg.
+  // PGlite parses int8 as a JS number by default; keep it a string, as with pg. Bytea in native code.
   const pglite = await PGlite.create({
     dataDir,
     loadDataDir: options.loadDataDir,
-    parsers: { [INT8]: asText },
+    parsers: { [INT8]: asText, [BYTEA]: byteaFromText },
+    serializers: { [BYTEA]: byteaAsBinary },
   });
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
   return { db, kind: 'pglite', pglite, close: () => closePglite(db, pglite) };

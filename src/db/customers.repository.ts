@@ -193,15 +193,21 @@ export async function setCustomerCallbackUrl(db: Executor, id: string, url: stri
 
 /**
  * Takes a staged upload (`src/storage/uploads.ts`) as the latest file of a binary field, replacing the
- * previous one. The bytes move inside the database, never through the bus.
+ * previous one (its chunks go with it). The bytes move inside the database, chunk row by chunk row, never
+ * through the bus or this process.
  */
 export async function saveCustomerFileFromUpload(
   db: Executor,
   file: { id: string; customerId: string; field: string; uploadId: string },
 ): Promise<void> {
   await db
+    .deleteFrom('customer_files')
+    .where('customer_id', '=', file.customerId)
+    .where('field', '=', file.field)
+    .execute();
+  await db
     .insertInto('customer_files')
-    .columns(['id', 'customer_id', 'field', 'content_type', 'filename', 'size', 'sha256', 'data'])
+    .columns(['id', 'customer_id', 'field', 'content_type', 'filename', 'size', 'sha256'])
     .expression((eb) =>
       eb
         .selectFrom('uploads')
@@ -213,36 +219,43 @@ export async function saveCustomerFileFromUpload(
           'filename',
           'size',
           'sha256',
-          'data',
         ])
-        .where('id', '=', file.uploadId),
+        .where('id', '=', file.uploadId)
+        .where('sha256', 'is not', null),
     )
-    .onConflict((oc) =>
-      oc.columns(['customer_id', 'field']).doUpdateSet((eb) => ({
-        id: eb.ref('excluded.id'),
-        content_type: eb.ref('excluded.content_type'),
-        filename: eb.ref('excluded.filename'),
-        size: eb.ref('excluded.size'),
-        sha256: eb.ref('excluded.sha256'),
-        data: eb.ref('excluded.data'),
-        created_at: sql`now()`,
-      })),
+    .execute();
+  await db
+    .insertInto('customer_file_chunks')
+    .columns(['file_id', 'seq', 'data'])
+    .expression((eb) =>
+      eb
+        .selectFrom('upload_chunks')
+        .select([eb.val(file.id).as('file_id'), 'seq', 'data'])
+        .where('upload_id', '=', file.uploadId),
     )
     .execute();
 }
 
+/** The bytes of a customer's file, or null when the field has none. */
 export async function readCustomerFile(
   db: Executor,
   customerId: string,
   field: string,
 ): Promise<Uint8Array | null> {
-  const row = await db
+  const file = await db
     .selectFrom('customer_files')
-    .select('data')
+    .select('id')
     .where('customer_id', '=', customerId)
     .where('field', '=', field)
     .executeTakeFirst();
-  return row ? new Uint8Array(row.data) : null;
+  if (!file) return null;
+  const chunks = await db
+    .selectFrom('customer_file_chunks')
+    .select('data')
+    .where('file_id', '=', file.id)
+    .orderBy('seq')
+    .execute();
+  return Buffer.concat(chunks.map((chunk) => chunk.data));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ export interface CustomersTable {
   updated_at: DefaultTimestamp;
 }
 
-/** Binary SEP-9 fields (multipart uploads); the latest upload per (customer, field). */
+/** Binary SEP-9 fields (multipart uploads); the latest upload per (customer, field). Bytes in `customer_file_chunks`. */
 export interface CustomerFilesTable {
   id: string;
   customer_id: string;
@@ -48,8 +48,14 @@ export interface CustomerFilesTable {
   filename: string | null;
   size: number;
   sha256: string;
-  data: Uint8Array;
   created_at: DefaultTimestamp;
+}
+
+/** A customer file's bytes, in order of `seq`; deleted with their file. */
+export interface CustomerFileChunksTable {
+  file_id: string;
+  seq: number;
+  data: Uint8Array;
 }
 
 /**
@@ -73,6 +79,7 @@ export interface CustomerTransactionsTable {
 /** The SEP-12 tables beyond `customers`; see `customers.repository.ts`. */
 export interface CustomerTables {
   customer_files: CustomerFilesTable;
+  customer_file_chunks: CustomerFileChunksTable;
   customer_transactions: CustomerTransactionsTable;
 }
 

@@ -11,7 +11,7 @@ import type { TransactionStateCountsTable } from './transaction-state-counts.tab
 import type { TransactionsTable } from './transactions.table.ts';
 import type { UnmatchedPaymentsTable } from './unmatched-payments.table.ts';
 import type { LeasesTable } from './leases.table.ts';
-import type { UploadsTable } from './uploads.table.ts';
+import type { UploadChunksTable, UploadsTable } from './uploads.table.ts';
 
 export interface Database extends CustomerTables {
   transactions: TransactionsTable;
@@ -27,6 +27,7 @@ export interface Database extends CustomerTables {
   partition_offsets: PartitionOffsetsTable;
   refused_messages: RefusedMessagesTable;
   uploads: UploadsTable;
+  upload_chunks: UploadChunksTable;
 }
 
 /** What repositories take: the database, or a transaction on it. */

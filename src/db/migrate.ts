@@ -10,6 +10,7 @@ import * as actorHosts from './migrations/2026-12-03-007-actor-hosts.ts';
 import * as uploads from './migrations/2026-12-03-008-uploads.ts';
 import * as dueWork from './migrations/2026-12-03-009-due-work.ts';
 import * as idempotencyKeys from './migrations/2026-12-03-011-idempotency-keys.ts';
+import * as uploadChunks from './migrations/2026-12-03-012-upload-chunks.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-008-uploads': uploads,
   '2026-12-03-009-due-work': dueWork,
   '2026-12-03-011-idempotency-keys': idempotencyKeys,
+  '2026-12-03-012-upload-chunks': uploadChunks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -39,6 +41,12 @@ export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
     throw new Error(`Database migration ${failed} failed: ${reason}`, { cause: error });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Migrates up or down to the named migration (tests of a migration's data conversion). */
+export async function migrateTo<DB>(db: Kysely<DB>, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error !== undefined) throw new Error(`migrating to ${name} failed`, { cause: error });
 }
 
 /** Reverts every migration, newest first (tests and `down` checks). */

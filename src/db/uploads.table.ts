@@ -3,8 +3,8 @@ import type { DefaultTimestamp } from './columns.ts';
 
 /**
  * Files a sending anchor uploaded, staged until the customer actor takes them into `customer_files` (the
- * claim check of a multipart `PUT /customer`: the bus carries references, not bytes). Rows nobody took are
- * swept after a while (`src/storage/uploads.ts`).
+ * claim check of a multipart `PUT /customer`: the bus carries references, not bytes). The bytes are in
+ * `upload_chunks`. Rows nobody took are swept after a while (`src/storage/uploads.ts`).
  */
 export interface UploadsTable {
   id: string;
@@ -12,10 +12,18 @@ export interface UploadsTable {
   account: string;
   content_type: string;
   filename: string | null;
+  /** Bytes stored so far; the file's size once `sha256` is set. */
   size: number;
-  sha256: string;
-  data: Uint8Array;
+  /** Null while the file is still arriving: such an upload is never taken. */
+  sha256: string | null;
   created_at: DefaultTimestamp;
+}
+
+/** An upload's bytes, in order of `seq`; deleted with their upload. */
+export interface UploadChunksTable {
+  upload_id: string;
+  seq: number;
+  data: Uint8Array;
 }
 
 export type UploadRow = Selectable<UploadsTable>;

@@ -5,8 +5,8 @@
  * A thin layer: requests are checked here (authentication, parameters, SEP-9 names, ownership), changes
  * are commands to the customer actors (`src/actors/customer-actors.ts`, one per (account, memo)), answered
  * over the bus once committed (a 503 when no answer comes in time), and reads go to the read model
- * (`src/read-model/customers.ts`). Uploaded files are staged first (`src/storage/uploads.ts`) and only
- * their references travel in the command.
+ * (`src/read-model/customers.ts`). Uploaded files are staged as they arrive (`src/storage/uploads.ts`),
+ * under the caps of `sep12.uploads`, and only their references travel in the command.
  *
  * Identity: customers are keyed by the SEP-10 token's account and a memo. A token bound to a memo
  * (`G...:<memo>` or `M...`) works only with that memo; a plain `G...` token may register any number of
@@ -19,9 +19,10 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { MuxedAccount, StrKey } from '@stellar/stellar-sdk';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { describeSep9Field, isSep9Field } from '../../machines/index.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { describeSep9Field, isSep9Field, SEP9_FIELDS } from '../../machines/index.ts';
 import { commanded } from './commands.ts';
+import type { CustomerPut } from '../actors/customer-commands.ts';
 import type { CustomerReply, UploadRef } from '../actors/messages.ts';
 import { checkCallbackUrl, type ResolveHost } from '../effects/callback-url.ts';
 import { MooringError } from '../errors.ts';
@@ -47,7 +48,16 @@ export type Sep12Deps = AppDeps & {
   resolveHost?: ResolveHost;
 };
 
-const MAX_FILE_BYTES = 5 * 1024 * 1024;
+/** A file part per SEP-9 binary field at most: a request with more is refused before it is read. */
+const BINARY_FIELDS = Object.values(SEP9_FIELDS).filter((field) => field.type === 'binary').length;
+/** Where busboy stops reading a multipart body (a SEP-12 request has a few dozen text fields at most). */
+const MULTIPART_LIMITS = {
+  files: BINARY_FIELDS,
+  fields: 200,
+  parts: 200 + BINARY_FIELDS,
+  fieldSize: 4000,
+  fieldNameSize: 100,
+} as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RESERVED = new Set(['id', 'account', 'memo', 'memo_type', 'type', 'transaction_id', 'lang']);
 const MEMO_TYPES = new Set(['id', 'text', 'hash']);
@@ -59,29 +69,22 @@ const customerNotFound = (id: string) => new MooringError('not_found', `customer
 const noCustomer = () => new MooringError('not_found', 'customer not found');
 const transactionNotFound = (id: string) =>
   new MooringError('not_found', `transaction not found for id: ${id}`);
+const tooLarge = (message: string) => new MooringError('payload_too_large', message);
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse };
 const doc = { tags: ['SEP-12'], security: [{ sep10: [] }] };
 
-interface Upload {
-  field: string;
-  contentType: string;
-  filename: string | null;
-  data: Uint8Array;
-}
-
-/** Binary parts of a multipart PUT, kept aside from the body the schema validates. */
-const uploadsOf = new WeakMap<FastifyRequest, Upload[]>();
+/** Binary parts of a multipart PUT, staged as they arrived, kept aside from the body the schema validates. */
+const uploadsOf = new WeakMap<FastifyRequest, UploadRef[]>();
 
 export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promise<void> {
   const { config, customerCommands: commands, customerQueries: customers } = deps;
   const types: CustomerTypes = config.sep12.types;
   const uploads = deps.uploads;
+  const caps = config.sep12.uploads;
   const sendingAnchors = new Set(config.sendingAnchors.flatMap((anchor) => anchor.signingKeys));
 
   await app.register(formbody);
-  await app.register(multipart, {
-    limits: { fileSize: MAX_FILE_BYTES, files: 10, fields: 200, fieldSize: 4000, parts: 210 },
-  });
+  await app.register(multipart, { limits: { ...MULTIPART_LIMITS, fileSize: caps.maxFileBytes } });
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   // Authentication runs first (onRequest): an unauthenticated upload is refused before it is read.
@@ -132,43 +135,24 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
         ...doc,
         consumes: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
         body: PutCustomerBody,
-        response: { 202: PutCustomerResponse, ...errors },
+        response: { 202: PutCustomerResponse, 413: ErrorResponse, ...errors },
       },
     },
     async (request, reply) => {
-      const who = identity(request);
-      const body = cleanParams(request.body as Record<string, unknown>);
-      const type = checkType(body.type);
-      if (body.transaction_id !== undefined && type === null) throw bad('transaction_id requires type');
-      const selection = selectionOf(who, body);
-      const input = parseFields(request.body as Record<string, unknown>, uploadsOf.get(request) ?? []);
-      const transaction =
-        body.transaction_id !== undefined ? await ownedTransaction(who, body.transaction_id) : null;
-      // A PUT by id goes to where that customer lives (the caller's, or a 404).
-      let owner = { account: who.account, memo: selection.memo };
-      if (body.id !== undefined) {
-        const customer = await customers.byId(body.id, who);
-        if (!customer) throw customerNotFound(body.id);
-        owner = { account: customer.account, memo: customer.memo };
+      const staged = uploadsOf.get(request) ?? [];
+      // Staged files nobody will take go now; after a command was sent, the actor may still take them.
+      const dropStaged = () => uploads.drop(staged.map((file) => file.id)).catch(() => undefined);
+      let put: Awaited<ReturnType<typeof preparePut>>;
+      try {
+        put = await preparePut(request, staged);
+      } catch (error) {
+        await dropStaged();
+        throw error;
       }
-      // Claim check: the bytes are staged here, the command carries references.
-      const files: UploadRef[] = [];
-      for (const upload of input.files) {
-        const { field, ...file } = upload;
-        files.push({ ...(await uploads.stage({ account: who.account, ...file })), field });
-      }
-      const answer = await commanded(
-        commands.put(owner, {
-          customerId: body.id ?? null,
-          customerType: type,
-          transactionId: transaction?.id ?? null,
-          fields: input.text,
-          files,
-          verifications: input.verifications,
-        }),
-      );
+      const answer = await commanded(commands.put(put.owner, put.command));
       if (answer.outcome === 'refused') {
-        throw refusal(answer, body.id === undefined ? noCustomer() : customerNotFound(body.id));
+        await dropStaged();
+        throw refusal(answer, put.id === undefined ? noCustomer() : customerNotFound(put.id));
       }
       return reply.status(202).send({ id: answer.customerId });
     },
@@ -291,44 +275,121 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
   // ---------------------------------------------------------------------------------------------------
   // PUT /customer
 
-  async function readBody(request: FastifyRequest) {
+  /** A PUT's checked parameters: where the command goes and what it says. */
+  async function preparePut(request: FastifyRequest, files: UploadRef[]) {
+    const who = identity(request);
+    const body = cleanParams(request.body as Record<string, unknown>);
+    const type = checkType(body.type);
+    if (body.transaction_id !== undefined && type === null) throw bad('transaction_id requires type');
+    const selection = selectionOf(who, body);
+    const input = parseFields(request.body as Record<string, unknown>, files);
+    const transaction =
+      body.transaction_id !== undefined ? await ownedTransaction(who, body.transaction_id) : null;
+    // A PUT by id goes to where that customer lives (the caller's, or a 404).
+    let owner = { account: who.account, memo: selection.memo };
+    if (body.id !== undefined) {
+      const customer = await customers.byId(body.id, who);
+      if (!customer) throw customerNotFound(body.id);
+      owner = { account: customer.account, memo: customer.memo };
+    }
+    const command: CustomerPut = {
+      customerId: body.id ?? null,
+      customerType: type,
+      transactionId: transaction?.id ?? null,
+      fields: input.text,
+      files: input.files,
+      verifications: input.verifications,
+    };
+    return { id: body.id, owner, command };
+  }
+
+  /**
+   * A multipart body's text parts become the body the schema validates; each file part is streamed into
+   * the upload store as it arrives (claim check: the command carries references), under the caps. A
+   * request cannot store more than its customer may, so it is cut at the smaller of the two caps.
+   */
+  async function readBody(request: FastifyRequest, reply: FastifyReply) {
     if (!request.isMultipart()) {
       await defaultBody(request);
       return;
     }
+    const who = identity(request);
     const body: Record<string, string> = {};
-    const uploads: Upload[] = [];
+    const staged: UploadRef[] = [];
     const seen = new Set<string>();
+    const requestCap =
+      caps.maxRequestBytes <= caps.maxCustomerBytes
+        ? { bytes: caps.maxRequestBytes, per: 'request' }
+        : { bytes: caps.maxCustomerBytes, per: 'customer' };
+    let requestBytes = 0;
     try {
       for await (const part of request.parts()) {
         const name = part.fieldname;
+        if (part.type === 'field' && part.fieldnameTruncated) {
+          throw bad(`a field name is longer than ${MULTIPART_LIMITS.fieldNameSize} bytes`);
+        }
         if (seen.has(name)) throw bad(`${name} is given more than once`);
         seen.add(name);
         if (part.type === 'file') {
-          const data = await part.toBuffer();
-          uploads.push({
-            field: name,
+          // Checked before a byte is stored.
+          checkFileField(name);
+          const file = part.file;
+          const overFileCap = () =>
+            tooLarge(`${name} is larger than ${caps.maxFileBytes} bytes, the cap per file`);
+          const counted = async function* () {
+            for await (const piece of file as AsyncIterable<Buffer>) {
+              // busboy cuts a file at the per-file cap and marks it truncated.
+              if (file.truncated) throw overFileCap();
+              requestBytes += piece.byteLength;
+              if (requestBytes > requestCap.bytes) {
+                throw tooLarge(
+                  `the files of this request total more than ${requestCap.bytes} bytes, the cap per ${requestCap.per}`,
+                );
+              }
+              yield piece;
+            }
+            if (file.truncated) throw overFileCap();
+          };
+          const upload = await uploads.stage({
+            account: who.account,
             contentType: part.mimetype || 'application/octet-stream',
             filename: part.filename || null,
-            data: new Uint8Array(data),
+            data: counted(),
           });
+          staged.push({ field: name, ...upload });
         } else {
-          if (part.valueTruncated || part.fieldnameTruncated) throw bad(`${name} is too long`);
+          if (part.valueTruncated) {
+            throw bad(`${name} is longer than ${MULTIPART_LIMITS.fieldSize} bytes`);
+          }
           if (typeof part.value !== 'string') throw bad(`${name} must be a string`);
           body[name] = part.value;
         }
       }
     } catch (error) {
-      if (error instanceof MooringError) throw error;
-      const status = (error as { statusCode?: unknown }).statusCode;
-      if (status === 413) {
-        throw new MooringError('payload_too_large', `a file is larger than ${MAX_FILE_BYTES} bytes`);
-      }
-      throw bad(`malformed multipart/form-data body: ${(error as Error).message}`);
+      await uploads.drop(staged.map((file) => file.id)).catch(() => undefined);
+      // The rest of the body is not read: close the connection rather than leave it half-read.
+      void reply.header('connection', 'close');
+      throw multipartError(error, caps.maxFileBytes);
     }
     request.body = body;
-    uploadsOf.set(request, uploads);
+    uploadsOf.set(request, staged);
   }
+}
+
+/** A SEP error for what stopped reading a multipart body; every limit says which one it was. */
+function multipartError(error: unknown, maxFileBytes: number): MooringError {
+  if (error instanceof MooringError) return error;
+  switch ((error as { code?: unknown }).code) {
+    case 'FST_PARTS_LIMIT':
+      return tooLarge(`too many parts: at most ${MULTIPART_LIMITS.parts} fields and files in one request`);
+    case 'FST_FIELDS_LIMIT':
+      return tooLarge(`too many fields: at most ${MULTIPART_LIMITS.fields} text fields in one request`);
+    case 'FST_FILES_LIMIT':
+      return tooLarge(`too many files: at most ${MULTIPART_LIMITS.files} files in one request`);
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return tooLarge(`a file is larger than ${maxFileBytes} bytes, the cap per file`);
+  }
+  return bad(`malformed multipart/form-data body: ${(error as Error).message}`);
 }
 
 /** The HTTP error of a refused command; `notFound` is what a 404 says. */
@@ -339,6 +400,8 @@ function refusal(
   switch (answer.code) {
     case 'not_found':
       return notFound;
+    case 'too_large':
+      return tooLarge(answer.reason);
     case 'upload_missing':
     case 'malformed':
     case 'rejected':
@@ -442,14 +505,14 @@ async function defaultBody(request: FastifyRequest): Promise<void> {
 
 interface ParsedFields {
   text: Record<string, string>;
-  files: Upload[];
+  files: UploadRef[];
   verifications: Record<string, string>;
 }
 
 /** The SEP-9 fields of a PUT body (and its file parts); anything that is not SEP-9 is a 400. */
-function parseFields(body: Record<string, unknown>, uploads: readonly Upload[]): ParsedFields {
+function parseFields(body: Record<string, unknown>, uploads: readonly UploadRef[]): ParsedFields {
   const text: Record<string, string> = {};
-  const files = new Map<string, Upload>();
+  const files = new Map<string, UploadRef>();
   const verifications: Record<string, string> = {};
   for (const [name, raw] of Object.entries(body)) {
     if (RESERVED.has(name) || raw === undefined) continue;
@@ -474,13 +537,16 @@ function parseFields(body: Record<string, unknown>, uploads: readonly Upload[]):
     text[name] = raw;
   }
   for (const upload of uploads) {
-    const name = upload.field;
-    checkText(name, 'a field name');
-    if (RESERVED.has(name)) throw bad(`${name} must be a text part, not a file`);
-    if (!isSep9Field(name)) throw bad(`${name} is not a SEP-9 field`);
-    if (describeSep9Field(name).type !== 'binary')
-      throw bad(`${name} is not a binary field: send it as text`);
-    files.set(name, upload);
+    checkFileField(upload.field);
+    files.set(upload.field, upload);
   }
   return { text, files: [...files.values()], verifications };
+}
+
+/** A file part must be for a SEP-9 binary field. */
+function checkFileField(name: string): void {
+  checkText(name, 'a field name');
+  if (RESERVED.has(name)) throw bad(`${name} must be a text part, not a file`);
+  if (!isSep9Field(name)) throw bad(`${name} is not a SEP-9 field`);
+  if (describeSep9Field(name).type !== 'binary') throw bad(`${name} is not a binary field: send it as text`);
 }

@@ -26,7 +26,7 @@ import { testDatabases } from '../../helpers/database.ts';
 import { SENDING_ANCHOR, accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
 
 const AT = '2026-11-24T10:10:00.000Z';
-const SEP12: Config['sep12'] = {
+const SEP12: Pick<Config['sep12'], 'types'> = {
   types: {
     'sep31-sender': { description: 'sender', fields: ['first_name'] },
     'sep31-receiver': { description: 'receiver', fields: ['first_name', 'bank_account_number'] },

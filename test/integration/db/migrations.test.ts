@@ -4,6 +4,7 @@ import { migrateToLatest, migrateToNothing } from '../../../src/db/migrate.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
 
 const TABLES = [
+  'customer_file_chunks',
   'customer_files',
   'customer_transactions',
   'customers',
@@ -18,6 +19,7 @@ const TABLES = [
   'transaction_state_counts',
   'transactions',
   'unmatched_payments',
+  'upload_chunks',
   'uploads',
 ];
 

@@ -8,7 +8,7 @@ import { createTransactionCommands } from '../../../src/actors/commands.ts';
 import { createCustomerActors } from '../../../src/actors/customer-actors.ts';
 import { createCustomerCommands } from '../../../src/actors/customer-commands.ts';
 import { createInProcessBus, createNatsBus, silentLogger } from '../../../src/bus/index.ts';
-import { flagCustomerFields } from '../../../src/db/customers.repository.ts';
+import { flagCustomerFields, readCustomerFile } from '../../../src/db/customers.repository.ts';
 import { findTransaction, listEvents } from '../../../src/db/transactions.repository.ts';
 import { buildApp } from '../../../src/http/app.ts';
 import type { CustomerIntegration } from '../../../src/integrations/customer-integration.ts';
@@ -129,13 +129,10 @@ describe('SEP-12 customer actors', () => {
       headers: { ...auth(token), ...body.headers },
     });
     expect(response.statusCode, response.body).toBe(202);
-    const file = await t.db
-      .selectFrom('customer_files')
-      .selectAll()
-      .where('customer_id', '=', response.json().id)
-      .executeTakeFirstOrThrow();
-    expect(Buffer.from(file.data).equals(photo)).toBe(true);
+    const file = await readCustomerFile(t.db, response.json().id, 'photo_id_front');
+    expect(Buffer.from(file!).equals(photo)).toBe(true);
     expect(await t.db.selectFrom('uploads').select('id').execute()).toEqual([]);
+    expect(await t.db.selectFrom('upload_chunks').select('upload_id').execute()).toEqual([]);
 
     // Staged two days ago and never used (say the command timed out), and one staged just now.
     let now = Date.now() - 2 * 24 * 3600_000;

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCustomerFile } from '../../../src/db/customers.repository.ts';
 import { findTransaction, listEvents } from '../../../src/db/transactions.repository.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
 import { testDatabases } from '../../helpers/database.ts';
@@ -43,10 +44,11 @@ describe.each(testDatabases())('SEP-12 on $name', (database) => {
       headers: { authorization: `Bearer ${token}`, ...body.headers },
     });
     expect(response.statusCode, response.body).toBe(202);
-    const { rows } = await sql<{ data: Uint8Array; size: number }>`
-      select data, size from customer_files where customer_id = ${response.json().id}`.execute(t.db);
+    const { rows } = await sql<{ size: number }>`
+      select size from customer_files where customer_id = ${response.json().id}`.execute(t.db);
     expect(rows[0]!.size).toBe(photo.byteLength);
-    expect(Buffer.from(rows[0]!.data).equals(photo)).toBe(true);
+    const stored = await readCustomerFile(t.db, response.json().id, 'photo_id_back');
+    expect(Buffer.from(stored!).equals(photo)).toBe(true);
   });
 
   it('concurrent first PUTs of one (account, memo) create one customer', async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../../src/db/index.ts';
+import { readCustomerFile } from '../../../src/db/customers.repository.ts';
 import { buildTestApp, KEYS, tokenFor, type TestApp } from '../../helpers/app.ts';
 import { multipart, type Part } from '../../helpers/multipart.ts';
 
@@ -178,12 +179,10 @@ describe('SEP-12', () => {
         description: "Image of front of user's photo ID or passport",
         status: 'ACCEPTED',
       });
-      const file = await sql<{ data: Uint8Array; content_type: string; filename: string; size: number }>`
-        select data, content_type, filename, size from customer_files where customer_id = ${id}`.execute(
-        t.db,
-      );
+      const file = await sql<{ content_type: string; filename: string; size: number }>`
+        select content_type, filename, size from customer_files where customer_id = ${id}`.execute(t.db);
       expect(file.rows).toHaveLength(1);
-      expect(Buffer.from(file.rows[0]!.data).equals(photo)).toBe(true);
+      expect(Buffer.from((await readCustomerFile(t.db, id, 'photo_id_front'))!).equals(photo)).toBe(true);
       expect(file.rows[0]).toMatchObject({ content_type: 'image/png', filename: 'front.png', size: 2048 });
 
       // The same upload again changes nothing; a different one replaces it.
@@ -256,7 +255,9 @@ describe('SEP-12', () => {
         headers: { ...auth(token), ...body.headers },
       });
       expect(response.statusCode).toBe(413);
-      expect(response.json()).toEqual({ error: 'a file is larger than 5242880 bytes' });
+      expect(response.json()).toEqual({
+        error: 'photo_id_front is larger than 5242880 bytes, the cap per file',
+      });
     });
 
     it('is idempotent: the same PUT gives the same id and writes nothing', async () => {

@@ -24,7 +24,7 @@ import {
   streamName,
   type EventBus,
 } from '../../../src/bus/index.ts';
-import type { Config } from '../../../src/config/index.ts';
+import { DEFAULT_SEP12_UPLOADS, type Config } from '../../../src/config/index.ts';
 import { toJson, type Database } from '../../../src/db/index.ts';
 import { findEvent } from '../../../src/db/transactions.repository.ts';
 import { actorMessageHandler, startOutboxRelay, type OutboxRelay } from '../../../src/effects/index.ts';
@@ -38,6 +38,7 @@ export const CUSTOMER_TYPES = ['sep31-sender', 'sep31-receiver'] as const;
 
 /** The SEP-12 types the anchor KYCs, each needing the one field the fixtures' customers have. */
 export const TEST_SEP12: Config['sep12'] = {
+  uploads: DEFAULT_SEP12_UPLOADS,
   types: {
     'sep31-sender': { description: 'the sender', fields: ['first_name'] },
     'sep31-receiver': { description: 'the receiver', fields: ['first_name'] },

@@ -150,6 +150,11 @@ describe('config file errors: one line naming the key', () => {
       'config: rails.failureRate: must be a number from 0 to 1',
     ],
     [
+      'an upload cap that is not a positive whole number of bytes',
+      { sep12: { uploads: { maxRequestBytes: 0 } } },
+      'config: sep12.uploads.maxRequestBytes: must be a number of bytes (1-2147483647)',
+    ],
+    [
       'a non-string documentation value',
       { documentation: { ORG_NAME: 1 } },
       'config: documentation.ORG_NAME: must be a string (got 1)',

@@ -62,6 +62,20 @@ describe('loadConfig defaults', () => {
     expect(config.watcher).toEqual({ silenceTimeoutSeconds: 15, startFrom: 'beginning' });
   });
 
+  it('caps SEP-12 uploads: 5 MiB a file, 20 MiB a request, 30 MiB a customer, each settable alone', async () => {
+    const defaults = await loadConfig({ env: {}, cwd: await tempDir() });
+    expect(defaults.sep12.uploads).toEqual({
+      maxFileBytes: 5 * 1024 * 1024,
+      maxRequestBytes: 20 * 1024 * 1024,
+      maxCustomerBytes: 30 * 1024 * 1024,
+    });
+    const cwd = await tempDir();
+    const path = await writeJson(cwd, 'config.json', { sep12: { uploads: { maxCustomerBytes: 1000 } } });
+    const config = await loadConfig({ env: { MOORING_CONFIG: path }, cwd });
+    expect(config.sep12.uploads).toEqual({ ...defaults.sep12.uploads, maxCustomerBytes: 1000 });
+    expect(Object.keys(config.sep12.types)).toEqual(['sep31-sender', 'sep31-receiver']);
+  });
+
   it('derives the home domain from the port', async () => {
     const config = await loadConfig({ env: { PORT: '9123' }, cwd: await tempDir() });
     expect(config.homeDomain).toBe('localhost:9123');
