@@ -121,29 +121,7 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
     const lane = async () => {
       while (next < options.count) {
         next += 1;
-        const idempotencyKey = randomUUID();
-        let answer: Answer;
-        try {
-          const response = await fetch(`${base}/sep31/transactions`, {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${token}`,
-              'content-type': 'application/json',
-              'idempotency-key': idempotencyKey,
-            },
-            body: JSON.stringify({ asset_code: 'USDC', amount: '100', funding_method: 'SEPA' }),
-            signal: AbortSignal.timeout(30_000),
-          });
-          const body = await response.text();
-          answer = {
-            status: response.status,
-            body,
-            retryAfter: response.headers.get('retry-after'),
-            idempotencyKey,
-          };
-        } catch (error) {
-          answer = { status: 0, body: String(error), retryAfter: null, idempotencyKey };
-        }
+        const answer = await postTransaction(base, token, randomUUID());
         answers.push(answer);
         if (answer.status === 201) options.onCreated?.(createdId(answer));
         if (answers.length === options.after) midway ??= options.midway?.();
@@ -153,6 +131,57 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
     };
     await Promise.all(Array.from({ length: options.concurrency }, lane));
     return { answers, midway: midway ?? Promise.resolve() };
+  }
+
+  /** One POST /sep31/transactions with this Idempotency-Key (the same body every time). */
+  async function postTransaction(base: string, token: string, idempotencyKey: string): Promise<Answer> {
+    try {
+      const response = await fetch(`${base}/sep31/transactions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKey,
+        },
+        body: JSON.stringify({ asset_code: 'USDC', amount: '100', funding_method: 'SEPA' }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const body = await response.text();
+      return {
+        status: response.status,
+        body,
+        retryAfter: response.headers.get('retry-after'),
+        idempotencyKey,
+      };
+    } catch (error) {
+      return { status: 0, body: String(error), retryAfter: null, idempotencyKey };
+    }
+  }
+
+  /**
+   * What a sending anchor does with an answer it did not get: sends the same request with the same key
+   * until it gets its 201. Replaces each such answer in place; a POST that was committed is re-found.
+   */
+  async function retryUnanswered(base: string, token: string, answers: Answer[]): Promise<number> {
+    let retried = 0;
+    for (const [index, first] of answers.entries()) {
+      let answer = first;
+      for (let attempt = 0; answer.status !== 201 && attempt < 20; attempt++) {
+        if (attempt > 0) await pause(500);
+        answer = await postTransaction(base, token, first.idempotencyKey);
+      }
+      if (answer !== first) retried += 1;
+      answers[index] = answer;
+    }
+    return retried;
+  }
+
+  /** Every request has its 201 (after retries), and the rows are exactly the transactions those name. */
+  function expectOneRowPerRequest(answers: readonly Answer[], rows: readonly { id: string }[]) {
+    expect(answers.filter((a) => a.status !== 201)).toEqual([]);
+    const created = answers.map((a) => createdId(a));
+    expect(new Set(created).size).toBe(answers.length);
+    expect(rows.map((r) => r.id).sort()).toEqual([...created].sort());
   }
 
   function createdId(answer: Answer): string {
@@ -254,7 +283,10 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
     const stored = new Set(rows.map((r) => r.id));
     expect(created.filter((id) => !stored.has(id))).toEqual([]);
     expect(rows.length).toBeLessThanOrEqual(burst.answers.length);
-    // Idempotent retry goes here: resend each non-201 with its Idempotency-Key; expect rows = requests.
+    // Then no row lacks its 201: each unanswered request, sent again with its key, finds its transaction
+    // (or makes it, if the first never committed).
+    expect(await retryUnanswered(base, token, burst.answers)).toBeGreaterThan(0);
+    expectOneRowPerRequest(burst.answers, await w.db.selectFrom('transactions').select('id').execute());
 
     // And it serves as before, without a restart.
     const after = await postBurst(base, token, { count: 5, concurrency: 5 });
@@ -426,7 +458,20 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
         .execute();
       expect(created.filter((id) => !rows.some((r) => r.id === id))).toEqual([]);
       expect(rows.length).toBeLessThanOrEqual(burst.answers.length);
-      // Idempotent retry goes here: resend each answer lost to the kill with its Idempotency-Key.
+      // The answers lost to the kill, asked again with their keys: one row per request, no orphan.
+      await retryUnanswered(base, token, burst.answers);
+      expectOneRowPerRequest(
+        burst.answers,
+        await w.db
+          .selectFrom('transactions')
+          .select('id')
+          .where(
+            'id',
+            'not in',
+            expiring.map((t) => t.id),
+          )
+          .execute(),
+      );
       await start('expire', 'expire-2');
 
       // Callbacks for every created transaction, then each is paid as its 201 said.
