@@ -9,8 +9,8 @@ import * as eventStates from './migrations/2026-11-24-006-event-states.ts';
 import * as actorHosts from './migrations/2026-12-03-007-actor-hosts.ts';
 import * as uploads from './migrations/2026-12-03-008-uploads.ts';
 import * as dueWork from './migrations/2026-12-03-009-due-work.ts';
-import * as idempotencyKeys from './migrations/2026-12-03-011-idempotency-keys.ts';
-import * as uploadChunks from './migrations/2026-12-03-012-upload-chunks.ts';
+import * as idempotencyKeys from './migrations/2026-12-03-010-idempotency-keys.ts';
+import * as uploadChunks from './migrations/2026-12-03-011-upload-chunks.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,8 +23,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-007-actor-hosts': actorHosts,
   '2026-12-03-008-uploads': uploads,
   '2026-12-03-009-due-work': dueWork,
-  '2026-12-03-011-idempotency-keys': idempotencyKeys,
-  '2026-12-03-012-upload-chunks': uploadChunks,
+  '2026-12-03-010-idempotency-keys': idempotencyKeys,
+  '2026-12-03-011-upload-chunks': uploadChunks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

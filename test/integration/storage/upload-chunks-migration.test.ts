@@ -1,4 +1,4 @@
-// Migration 2026-12-03-010 moves the bytes of files stored whole into chunk rows, and back on the way down.
+// Migration 2026-12-03-011 moves the bytes of files stored whole into chunk rows, and back on the way down.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
