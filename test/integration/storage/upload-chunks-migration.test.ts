@@ -7,7 +7,7 @@ import { migrateTo, migrateToLatest } from '../../../src/db/migrate.ts';
 import { readStagedUpload } from '../../../src/storage/uploads.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
 
-const BEFORE = '2026-12-03-009-due-work';
+const BEFORE = '2026-12-03-010-idempotency-keys';
 
 describe.each(testDatabases())('upload chunks migration on $name', (database) => {
   let t: OpenTestDatabase;
