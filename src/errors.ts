@@ -43,6 +43,14 @@ export class MooringError extends Error {
   }
 }
 
+/** The catalog code for a 4xx raised by Fastify or a plugin (body too large, wrong media type, ...). */
+export function clientErrorCode(status: number): ErrorCode {
+  if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 429) return 'too_many_requests';
+  return 'bad_request';
+}
+
 /** The body a client sees: the message for 4xx, a generic text for 5xx. */
 export function errorBody(error: MooringError): Record<string, unknown> {
   const message = error.status >= 500 ? ERRORS[error.code].message : error.message;

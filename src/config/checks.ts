@@ -6,7 +6,8 @@ import { StrKey } from '@stellar/stellar-sdk';
 import { canonicalDecimal, MAX_STELLAR_AMOUNT, toStroops } from './decimal.ts';
 import { MIN_JWT_SECRET_LENGTH } from './defaults.ts';
 import { ConfigError, redactUrl, show, showSecret } from './errors.ts';
-import { LOG_LEVELS, type LogLevel } from './types.ts';
+import { isIP } from 'node:net';
+import { LOG_LEVELS, type LogLevel, type TrustProxy } from './types.ts';
 
 /** A check turns an unknown raw value into a typed one, or throws. */
 export type Check<T> = (value: unknown, where: string) => T;
@@ -153,4 +154,35 @@ export const checkPercent: Check<string> = (value, where) => {
   const decimal = checkAmount(value, where);
   if (toStroops(decimal) > toStroops('100')) fail(where, 'a percentage 0-100', value);
   return decimal;
+};
+
+/** proxy-addr's names for whole ranges, accepted in a trusted proxy list. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(text: string): boolean {
+  if (PROXY_RANGE_NAMES.has(text)) return true;
+  const [address = '', prefix, extra] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Fastify's `trustProxy`: false, true, or addresses/CIDRs (a list, or comma-separated text from the
+ * environment, e.g. `TRUST_PROXY=10.0.0.0/8,127.0.0.1`). No hop count: Fastify 5 trusts nobody for one.
+ */
+export const checkTrustProxy: Check<TrustProxy> = (value, where) => {
+  const expected = 'true, false or a list of addresses/CIDRs, e.g. "127.0.0.1,10.0.0.0/8"';
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && /^\s*(true|false)\s*$/i.test(value)) {
+    return value.trim().toLowerCase() === 'true';
+  }
+  const items = Array.isArray(value)
+    ? value.map((item: unknown) => (typeof item === 'string' ? item.trim() : ''))
+    : typeof value === 'string'
+      ? value.split(',').map((item) => item.trim())
+      : null;
+  if (items === null || items.length === 0 || !items.every(isAddressOrCidr)) fail(where, expected, value);
+  return items;
 };

@@ -86,3 +86,19 @@ export const DEFAULT_PARTITIONS = 16;
 export const DEFAULT_ACTOR_LEASE_SECONDS = 6;
 /** An HTTP command waits this long for its actor, then answers 503. */
 export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 10;
+
+/** A request (headers and body) must have fully arrived within this: slow bodies are cut off. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+/** A socket with no traffic either way is closed (the viewer's live stream sends a heartbeat every 15 s). */
+export const DEFAULT_CONNECTION_TIMEOUT_SECONDS = 60;
+/** Fastify's own default, longer than the usual load balancer idle timeout (60 s). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 72;
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** Fastify's own default: 1 MiB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
+/** Per client address: a password-guessing budget, not a usage quota. */
+export const DEFAULT_SIGN_IN_LIMIT = { max: 10, windowSeconds: 60 };
+/** Per client address, challenges and tokens together (each sign-in is two requests). */
+export const DEFAULT_SEP10_LIMIT = { max: 60, windowSeconds: 60 };
+/** Per sending anchor account, every write route of SEP-31 and SEP-12 together. */
+export const DEFAULT_WRITES_LIMIT = { max: 600, windowSeconds: 60 };

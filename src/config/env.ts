@@ -16,10 +16,11 @@ import {
   checkSecretSeed,
   checkSecretText,
   checkText,
+  checkTrustProxy,
   type Check,
 } from './checks.ts';
 import { envKey, fileKey } from './errors.ts';
-import type { LogLevel } from './types.ts';
+import type { LogLevel, TrustProxy } from './types.ts';
 
 export interface Settings {
   configFile: string;
@@ -39,6 +40,7 @@ export interface Settings {
   pollOutgoingIntervalSeconds: number;
   operatorToken: string;
   logLevel: LogLevel;
+  trustProxy: TrustProxy;
 }
 
 export type SettingName = keyof Settings;
@@ -77,6 +79,7 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<K> } = {
   },
   operatorToken: { env: 'OPERATOR_TOKEN', file: ['operatorToken'], check: checkSecretText },
   logLevel: { env: 'LOG_LEVEL', file: ['logLevel'], check: checkLogLevel },
+  trustProxy: { env: 'TRUST_PROXY', file: ['http', 'trustProxy'], check: checkTrustProxy },
 };
 
 /** Every environment variable Mooring reads (each is documented in `.env.example`). */

@@ -10,15 +10,20 @@ export { DEFAULT_SEP12_UPLOADS } from './defaults.ts';
 export { LOG_LEVELS } from './types.ts';
 export type {
   AssetConfig,
+  CallbacksConfig,
   Config,
+  HttpConfig,
   LogLevel,
   RailsConfig,
+  RateLimitConfig,
+  RateLimitGroupConfig,
   SendingAnchorConfig,
   Sep12Config,
   Sep12TypeConfig,
   Sep12UploadsConfig,
   Sep31AssetConfig,
   StellarNetwork,
+  TrustProxy,
   WorkersConfig,
   WatcherConfig,
 } from './types.ts';

@@ -35,12 +35,15 @@ import { ConfigError, fileKey } from './errors.ts';
 import { locateConfigFile, readConfigFile } from './file.ts';
 import {
   resolveAssets,
+  resolveCallbacks,
+  resolveHttp,
   resolvePaymentDeadline,
+  resolveRateLimit,
   resolveRails,
   resolveSendingAnchors,
   resolveSep12,
 } from './resolve.ts';
-import { fillFromSandbox } from './sandbox.ts';
+import { fillFromSandbox, isSandbox } from './sandbox.ts';
 import type { ConfigFile } from './schema.ts';
 import type { Config, StellarNetwork } from './types.ts';
 
@@ -83,6 +86,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const sendingAnchors = resolveSendingAnchors(file.sendingAnchors ?? []);
   const rails = resolveRails(file.rails);
   const paymentDeadlineSeconds = resolvePaymentDeadline(file.paymentDeadlineSeconds);
+  const callbacks = resolveCallbacks(file.callbacks, network);
 
   const secrets = await fillFromSandbox(
     {
@@ -97,13 +101,20 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   if (givenAssets?.length === 0) {
     warnings.push('no assets configured: SEP-31 /info lists nothing and every transaction is refused');
   }
-  const allowAnySendingAnchor = secrets.sandbox && sendingAnchors.length === 0;
+  const sandbox = isSandbox(secrets, sendingAnchors.length);
+  const allowAnySendingAnchor = sandbox && sendingAnchors.length === 0;
   if (allowAnySendingAnchor) {
     warnings.push(
       'SANDBOX: no sendingAnchors configured: any SEP-10 authenticated Stellar account may send payments',
     );
   } else if (sendingAnchors.length === 0) {
     warnings.push('no sendingAnchors configured: every SEP-31 request will be refused');
+  }
+  if (callbacks.allowLoopback) {
+    warnings.push(
+      'LOOPBACK CALLBACKS ON (callbacks.allowLoopback): sending anchors may make Mooring POST to any port ' +
+        'of localhost and 127.0.0.1 — only for a sending anchor on this machine, never on a shared host',
+    );
   }
   const operatorToken = settings.operatorToken?.value;
   if (operatorToken !== undefined && operatorToken.length < MIN_OPERATOR_TOKEN_LENGTH) {
@@ -158,7 +169,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         ? null
         : resolve(configFile === null ? cwd : dirname(configFile), file.integration),
     operatorToken: settings.operatorToken?.value ?? null,
-    sandbox: secrets.sandbox,
+    http: resolveHttp(file.http, settings.trustProxy?.value),
+    rateLimit: resolveRateLimit(file.rateLimit),
+    callbacks,
+    sandbox,
     logLevel: settings.logLevel?.value ?? DEFAULT_LOG_LEVEL,
     configFile,
     warnings,

@@ -12,17 +12,31 @@ import {
 } from './checks.ts';
 import { toStroops } from './decimal.ts';
 import {
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_PAYMENT_DEADLINE_SECONDS,
   DEFAULT_PAYOUT_DELAY_SECONDS,
   DEFAULT_RAILS_TIMEOUT_SECONDS,
   DEFAULT_SEP12,
   DEFAULT_SEP31,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_SEP10_LIMIT,
+  DEFAULT_SIGN_IN_LIMIT,
   DEFAULT_SIGNIFICANT_DECIMALS,
+  DEFAULT_WRITES_LIMIT,
 } from './defaults.ts';
 import { ConfigError, fileKey, show } from './errors.ts';
 import type { AssetFile, ConfigFile } from './schema.ts';
 import type {
   AssetConfig,
+  CallbacksConfig,
+  HttpConfig,
+  RateLimitConfig,
+  RateLimitGroupConfig,
+  StellarNetwork,
+  TrustProxy,
   RailsConfig,
   SendingAnchorConfig,
   Sep12Config,
@@ -180,4 +194,46 @@ export function resolvePaymentDeadline(seconds: number | undefined): number {
   return seconds === undefined
     ? DEFAULT_PAYMENT_DEADLINE_SECONDS
     : checkPositiveSeconds(seconds, fileKey(['paymentDeadlineSeconds']));
+}
+
+export function resolveHttp(http: ConfigFile['http'], trustProxy: TrustProxy | undefined): HttpConfig {
+  return {
+    requestTimeoutSeconds: http?.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    connectionTimeoutSeconds: http?.connectionTimeoutSeconds ?? DEFAULT_CONNECTION_TIMEOUT_SECONDS,
+    keepAliveTimeoutSeconds: http?.keepAliveTimeoutSeconds ?? DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+    maxConnections: http?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    bodyLimitBytes: http?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    // The environment (TRUST_PROXY) may override the file, so it arrives already merged and checked.
+    trustProxy: trustProxy ?? false,
+  };
+}
+
+export function resolveRateLimit(rateLimit: ConfigFile['rateLimit']): RateLimitConfig {
+  const group = (
+    given: { max?: number; windowSeconds?: number } | undefined,
+    fallback: RateLimitGroupConfig,
+  ): RateLimitGroupConfig => ({
+    max: given?.max ?? fallback.max,
+    windowSeconds: given?.windowSeconds ?? fallback.windowSeconds,
+  });
+  return {
+    enabled: rateLimit?.enabled ?? true,
+    signIn: group(rateLimit?.signIn, DEFAULT_SIGN_IN_LIMIT),
+    sep10: group(rateLimit?.sep10, DEFAULT_SEP10_LIMIT),
+    writes: group(rateLimit?.writes, DEFAULT_WRITES_LIMIT),
+  };
+}
+
+export function resolveCallbacks(
+  callbacks: ConfigFile['callbacks'],
+  network: StellarNetwork,
+): CallbacksConfig {
+  const allowLoopback = callbacks?.allowLoopback ?? false;
+  if (allowLoopback && network === 'pubnet') {
+    throw new ConfigError(
+      fileKey(['callbacks', 'allowLoopback']),
+      'must not be true on pubnet: loopback callbacks are for a sending anchor on the same test machine',
+    );
+  }
+  return { allowLoopback };
 }

@@ -54,6 +54,8 @@ export interface FilledSecrets {
   assets: AssetConfig[];
   /** True when anything came from `sandbox.json`. */
   sandbox: boolean;
+  /** True when a secret (not just the demo asset) came from `sandbox.json`. */
+  generatedSecrets: boolean;
   warnings: string[];
 }
 
@@ -74,7 +76,7 @@ export async function fillFromSandbox(
 ): Promise<FilledSecrets> {
   const { signingSecret, jwtSecret, assets } = given;
   if (signingSecret !== undefined && jwtSecret !== undefined && assets !== undefined) {
-    return { signingSecret, jwtSecret, assets, sandbox: false, warnings: [] };
+    return { signingSecret, jwtSecret, assets, sandbox: false, generatedSecrets: false, warnings: [] };
   }
   if (network === 'pubnet') {
     const missing =
@@ -104,8 +106,21 @@ export async function fillFromSandbox(
     jwtSecret: jwtSecret ?? sandbox.jwtSecret,
     assets: assets ?? [demoAsset(sandbox)],
     sandbox: true,
+    generatedSecrets: signingSecret === undefined || jwtSecret === undefined,
     warnings,
   };
+}
+
+/**
+ * Sandbox mode: a test setup. Generated secrets make one; so does the demo asset when no sendingAnchors are
+ * configured. An operator who set both secrets and the sendingAnchors is not running a sandbox, even with
+ * the demo asset still in place.
+ */
+export function isSandbox(
+  filled: Pick<FilledSecrets, 'sandbox' | 'generatedSecrets'>,
+  sendingAnchors: number,
+) {
+  return filled.generatedSecrets || (filled.sandbox && sendingAnchors === 0);
 }
 
 function demoAsset(sandbox: Sandbox): AssetConfig {

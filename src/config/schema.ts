@@ -15,6 +15,15 @@ const PublicKey = Type.String({ expected: 'a Stellar public key (G...)' });
 const Seconds = Type.Number({ exclusiveMinimum: 0, expected: 'a positive number of seconds' });
 const Text = Type.String({ minLength: 1, expected: 'a non-empty string' });
 
+/** One rate-limit group: at most `max` requests per key in each window. */
+const RateLimitGroup = Type.Object(
+  {
+    max: Type.Optional(Type.Integer({ minimum: 1, expected: 'a positive integer' })),
+    windowSeconds: Type.Optional(Seconds),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
 export const Sep31AssetSchema = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean({ expected: 'true or false' })),
@@ -197,6 +206,50 @@ export const ConfigFileSchema = Type.Object(
               expected: '"now" or "beginning"',
             }),
           ),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    http: Type.Optional(
+      Type.Object(
+        {
+          /** A request whose headers and body have not fully arrived by then is answered 408 and closed. */
+          requestTimeoutSeconds: Type.Optional(Seconds),
+          /** A socket with no traffic either way for this long is closed. */
+          connectionTimeoutSeconds: Type.Optional(Seconds),
+          /** How long an idle keep-alive connection stays open between requests. */
+          keepAliveTimeoutSeconds: Type.Optional(Seconds),
+          /** Connections over this many are closed as they arrive. */
+          maxConnections: Type.Optional(Type.Integer({ minimum: 1, expected: 'a positive integer' })),
+          /** Largest JSON or form body accepted; larger ones get 413. */
+          bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1, expected: 'a positive integer' })),
+          /** Which proxies may set X-Forwarded-For/-Proto/-Host: none, all, or these addresses/CIDRs. */
+          trustProxy: Type.Optional(
+            Type.Union([Type.Boolean(), Type.Array(Text, { minItems: 1 })], {
+              expected: 'true, false or a list of addresses/CIDRs',
+            }),
+          ),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    rateLimit: Type.Optional(
+      Type.Object(
+        {
+          /** false switches every limit off (e.g. behind a proxy that limits already). */
+          enabled: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+          signIn: Type.Optional(RateLimitGroup),
+          sep10: Type.Optional(RateLimitGroup),
+          writes: Type.Optional(RateLimitGroup),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    callbacks: Type.Optional(
+      Type.Object(
+        {
+          /** Callbacks to http(s)://localhost or 127.0.0.1 (a sending anchor on this machine); never on pubnet. */
+          allowLoopback: Type.Optional(Type.Boolean({ expected: 'true or false' })),
         },
         { additionalProperties: false, expected: 'an object' },
       ),

@@ -98,6 +98,39 @@ export interface ActorsConfig {
   readonly commandTimeoutSeconds: number;
 }
 
+/** Which proxies may set `X-Forwarded-*`: none, all, or these addresses/CIDRs (Fastify's `trustProxy`). */
+export type TrustProxy = boolean | readonly string[];
+
+export interface HttpConfig {
+  readonly requestTimeoutSeconds: number;
+  readonly connectionTimeoutSeconds: number;
+  readonly keepAliveTimeoutSeconds: number;
+  readonly maxConnections: number;
+  readonly bodyLimitBytes: number;
+  readonly trustProxy: TrustProxy;
+}
+
+export interface RateLimitGroupConfig {
+  readonly max: number;
+  readonly windowSeconds: number;
+}
+
+/** Per process (in memory): with N HTTP instances a client gets up to N times each budget. */
+export interface RateLimitConfig {
+  readonly enabled: boolean;
+  /** Operator token guesses (sign-ins, wrong Bearer tokens), per client address. */
+  readonly signIn: RateLimitGroupConfig;
+  /** SEP-10 challenges and tokens, per client address. */
+  readonly sep10: RateLimitGroupConfig;
+  /** SEP-31/SEP-12 writes, per authenticated account. */
+  readonly writes: RateLimitGroupConfig;
+}
+
+export interface CallbacksConfig {
+  /** Callback URLs on localhost / 127.0.0.1 are accepted (never on pubnet). */
+  readonly allowLoopback: boolean;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -134,7 +167,13 @@ export interface Config {
   /** Absolute path of the anchor's integration module, or null for the built-in reference integration. */
   readonly integration: string | null;
   readonly operatorToken: string | null;
-  /** True when any of signingSecret, jwtSecret or assets was generated (see `sandbox.json`). */
+  readonly http: HttpConfig;
+  readonly rateLimit: RateLimitConfig;
+  readonly callbacks: CallbacksConfig;
+  /**
+   * True when a secret was generated (see `sandbox.json`), or the demo asset is served with no sendingAnchors
+   * configured: a test setup, which may let any account send.
+   */
   readonly sandbox: boolean;
   readonly logLevel: LogLevel;
   /** Absolute path of the config file read, or `null` when none. */

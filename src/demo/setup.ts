@@ -7,7 +7,7 @@ export interface DemoKeys {
   sender: Keypair;
 }
 
-/** Without signingSecret/jwtSecret: sandbox mode (generated keys, callbacks to localhost allowed). */
+/** Without signingSecret/jwtSecret: sandbox mode (generated keys); callbacks go to a receiver on localhost. */
 export function demoConfigFile(options: {
   port: number;
   horizonUrl: string;
@@ -50,5 +50,6 @@ export function demoConfigFile(options: {
     },
     sendingAnchors: [{ name: 'demo-sender', signingKeys: [keys.sender.publicKey()] }],
     rails: { kind: 'reference', payoutDelaySeconds: 2 },
+    callbacks: { allowLoopback: true },
   };
 }

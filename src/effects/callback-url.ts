@@ -17,16 +17,16 @@ export const CALLBACK_URL_MAX_LENGTH = 2048;
 
 export interface CallbackUrlOptions {
   /**
-   * Sandbox mode (testnet with generated keys): `http://` and `https://` to `localhost` and `127.0.0.1`
+   * `callbacks.allowLoopback` (never on pubnet): `http://` and `https://` to `localhost` and `127.0.0.1`
    * (any port) are also accepted, so a sending anchor on the same machine can receive callbacks. Every
    * other host gets the full checks.
    */
-  sandbox: boolean;
+  allowLoopback: boolean;
   /** Defaults to `node:dns/promises` `lookup(host, { all: true })`, with a timeout. */
   resolve?: ResolveHost;
 }
 
-const SANDBOX_HOSTS = new Set(['localhost', '127.0.0.1']);
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1']);
 
 /**
  * Checks a callback URL. Returns a message fit for a 400 `{"error": ...}` when the URL is not acceptable,
@@ -50,10 +50,10 @@ export async function checkCallbackUrl(url: string, options: CallbackUrlOptions)
     return 'callback url must not contain credentials (user:password@)';
   }
   const host = hostOf(parsed);
-  if (isSandboxLocalUrl(parsed, options.sandbox)) return null;
+  if (isAllowedLoopbackUrl(parsed, options.allowLoopback)) return null;
   if (parsed.protocol !== 'https:') {
-    return options.sandbox
-      ? 'callback url must use https (http is accepted only for localhost and 127.0.0.1 in sandbox mode)'
+    return options.allowLoopback
+      ? 'callback url must use https (http is accepted only for localhost and 127.0.0.1)'
       : 'callback url must use https';
   }
   if (host === '') return 'callback url must have a host';
@@ -77,12 +77,14 @@ export async function checkCallbackUrl(url: string, options: CallbackUrlOptions)
   return null;
 }
 
-/** True for the loopback URLs sandbox mode accepts (`http(s)://localhost` / `127.0.0.1`, any port). */
-export function isSandboxLocalUrl(url: string | URL, sandbox: boolean): boolean {
-  if (!sandbox) return false;
+/** True for the loopback URLs `allowLoopback` accepts (`http(s)://localhost` / `127.0.0.1`, any port). */
+export function isAllowedLoopbackUrl(url: string | URL, allowLoopback: boolean): boolean {
+  if (!allowLoopback) return false;
   try {
     const parsed = typeof url === 'string' ? new URL(url) : url;
-    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && SANDBOX_HOSTS.has(hostOf(parsed));
+    return (
+      (parsed.protocol === 'http:' || parsed.protocol === 'https:') && LOOPBACK_HOSTS.has(hostOf(parsed))
+    );
   } catch {
     return false;
   }

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { checkCallbackUrl, guardedLookup, isSandboxLocalUrl, type ResolveHost } from './callback-url.ts';
+import { checkCallbackUrl, guardedLookup, isAllowedLoopbackUrl, type ResolveHost } from './callback-url.ts';
 import { signCallback } from './signing.ts';
 
 export const DEFAULT_CALLBACK_TIMEOUT_MS = 10_000;
@@ -15,8 +15,8 @@ const ERROR_SNIPPET_CHARS = 200;
 export interface DeliveryOptions {
   /** S...: the SIGNING_KEY secret. */
   signingSecret: string;
-  /** Sandbox mode: loopback callback URLs are accepted (see `checkCallbackUrl`). */
-  sandbox: boolean;
+  /** `callbacks.allowLoopback`: loopback callback URLs are accepted (see `checkCallbackUrl`). */
+  allowLoopback: boolean;
   /** Whole-request timeout. Default 10 s. */
   timeoutMs?: number;
   /** Host resolution, for tests. Default: the system resolver. */
@@ -46,7 +46,10 @@ export class CallbackDeliveryError extends Error {
 /** POSTs a signed callback; resolves with the 2xx status, throws `CallbackDeliveryError` otherwise. */
 export async function deliverCallback(request: CallbackRequest, options: DeliveryOptions): Promise<number> {
   const { url, body, now } = request;
-  const problem = await checkCallbackUrl(url, { sandbox: options.sandbox, resolve: options.resolve });
+  const problem = await checkCallbackUrl(url, {
+    allowLoopback: options.allowLoopback,
+    resolve: options.resolve,
+  });
   if (problem !== null) throw new CallbackDeliveryError(problem);
   const target = new URL(url);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
@@ -71,7 +74,9 @@ export async function deliverCallback(request: CallbackRequest, options: Deliver
         signal,
         // A fresh connection each time: every connect goes through the guarded lookup.
         agent: false,
-        ...(!isSandboxLocalUrl(target, options.sandbox) && { lookup: guardedLookup(options.resolve) }),
+        ...(!isAllowedLoopbackUrl(target, options.allowLoopback) && {
+          lookup: guardedLookup(options.resolve),
+        }),
       },
       (res) => {
         const status = res.statusCode ?? 0;

@@ -8,7 +8,7 @@ export {
   CALLBACK_URL_MAX_LENGTH,
   checkCallbackUrl,
   guardedLookup,
-  isSandboxLocalUrl,
+  isAllowedLoopbackUrl,
   resolveHost,
 } from './callback-url.ts';
 export type { CallbackUrlOptions, ResolveHost } from './callback-url.ts';

@@ -11,7 +11,7 @@ import type { CallbackHandlerOptions } from './sep31-callbacks.ts';
 
 export function sep12CallbackHandler(options: CallbackHandlerOptions): EffectHandler {
   const { db, config } = options;
-  const sandbox = options.sandbox ?? config.sandbox;
+  const allowLoopback = options.allowLoopback ?? config.callbacks.allowLoopback;
   return async (row, { now, signal }) => {
     const payload = readPayload(row, 'customer_status_changed');
     const customer = await db
@@ -26,7 +26,7 @@ export function sep12CallbackHandler(options: CallbackHandlerOptions): EffectHan
       { url, body, now, signal },
       {
         signingSecret: config.signingSecret,
-        sandbox,
+        allowLoopback,
         timeoutMs: options.timeoutMs,
         resolve: options.resolve,
       },

@@ -15,9 +15,9 @@ import type { EffectHandler } from './relay.ts';
 
 export interface CallbackHandlerOptions {
   db: Kysely<Database>;
-  config: Pick<Config, 'signingSecret' | 'sandbox'>;
-  /** Overrides `config.sandbox` (which decides whether loopback callback URLs are accepted). */
-  sandbox?: boolean;
+  config: Pick<Config, 'signingSecret' | 'callbacks'>;
+  /** Overrides `config.callbacks.allowLoopback` (whether loopback callback URLs are accepted). */
+  allowLoopback?: boolean;
   /** Per-request timeout. Default 10 s. */
   timeoutMs?: number;
   /** Host resolution, for tests. */
@@ -32,7 +32,7 @@ export function sep31CallbackBody(payload: StatusChangedPayload): string {
 
 export function sep31CallbackHandler(options: CallbackHandlerOptions): EffectHandler {
   const { db, config } = options;
-  const sandbox = options.sandbox ?? config.sandbox;
+  const allowLoopback = options.allowLoopback ?? config.callbacks.allowLoopback;
   return async (row, { now, signal }) => {
     const payload = readPayload(row, 'status_changed');
     const transaction = await db
@@ -46,7 +46,7 @@ export function sep31CallbackHandler(options: CallbackHandlerOptions): EffectHan
       { url, body: sep31CallbackBody(payload), now, signal },
       {
         signingSecret: config.signingSecret,
-        sandbox,
+        allowLoopback,
         timeoutMs: options.timeoutMs,
         resolve: options.resolve,
       },

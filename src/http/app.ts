@@ -1,9 +1,16 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyHttpOptions,
+  type FastifyInstance,
+} from 'fastify';
+import type { Server } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TransactionCommands } from '../actors/commands.ts';
 import type { CustomerCommands } from '../actors/customer-commands.ts';
 import type { Config } from '../config/index.ts';
-import { errorBody, MooringError, unavailableError } from '../errors.ts';
+import { clientErrorCode, errorBody, MooringError, unavailableError } from '../errors.ts';
+import type { HttpConfig } from '../config/index.ts';
 import type { HorizonAccounts } from '../stellar/horizon-accounts.ts';
 import type { Sep31Integration } from '../integrations/sep31-integration.ts';
 import { sep1Routes } from './sep1.routes.ts';
@@ -11,6 +18,8 @@ import { sep10Routes } from './sep10.routes.ts';
 import { sep12Routes } from './sep12.routes.ts';
 import { sep31Routes } from './sep31.routes.ts';
 import { PATHS } from './urls.ts';
+import { applyEdgePolicies } from './edge.ts';
+import { registerRateLimits, type RateLimits } from './rate-limits.ts';
 import type { HttpPorts } from '../read-model/index.ts';
 import { VIEWER_BASE } from '../viewer/api.ts';
 import { viewerRoutes, type ViewerRouteOptions } from './viewer.routes.ts';
@@ -41,14 +50,44 @@ export interface AppDeps extends HttpPorts {
   viewer?: ViewerRouteOptions;
 }
 
+/** What the route plugins get: the app's dependencies and the rate-limit hooks of this app. */
+export interface RouteDeps extends AppDeps {
+  limits: RateLimits;
+}
+
+/**
+ * Socket-level limits: a request must fully arrive within `requestTimeoutSeconds` (slow bodies are cut
+ * off), an idle socket closes after `connectionTimeoutSeconds`, and only the configured proxies may set
+ * `X-Forwarded-*`.
+ */
+function serverOptions(http: HttpConfig): FastifyHttpOptions<Server> {
+  const requestTimeout = http.requestTimeoutSeconds * 1000;
+  return {
+    requestTimeout,
+    connectionTimeout: http.connectionTimeoutSeconds * 1000,
+    keepAliveTimeout: http.keepAliveTimeoutSeconds * 1000,
+    bodyLimit: http.bodyLimitBytes,
+    trustProxy: typeof http.trustProxy === 'boolean' ? http.trustProxy : [...http.trustProxy],
+    http: {
+      headersTimeout: Math.min(60_000, requestTimeout),
+      // Node checks the request deadline only this often (30 s by default): a short timeout needs it sooner.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)),
+    },
+  };
+}
+
 /**
  * The HTTP service as a Fastify instance, without listening: tests drive it with `inject`,
  * `main.ts` owns listen and shutdown.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = (
-    deps.logger ? Fastify({ loggerInstance: deps.logger, trustProxy: true }) : Fastify({ trustProxy: true })
-  ) as FastifyInstance;
+  const app = Fastify({
+    ...serverOptions(deps.config.http),
+    ...(deps.logger && { loggerInstance: deps.logger }),
+  });
+  // Connections over the cap are closed as they arrive (a flood of slow sockets cannot exhaust the process).
+  app.server.maxConnections = deps.config.http.maxConnections;
+  applyEdgePolicies(app);
 
   app.setErrorHandler((error: FastifyError | MooringError, request, reply) => {
     const known =
@@ -57,10 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : error.validation
           ? new MooringError('bad_request', error.message)
           : typeof error.statusCode === 'number' && error.statusCode < 500
-            ? new MooringError(
-                error.statusCode === 415 ? 'unsupported_media_type' : 'bad_request',
-                error.message,
-              )
+            ? new MooringError(clientErrorCode(error.statusCode), error.message)
             : // An outage is not a bug: a 503 to retry, a line in the log (no stack).
               unavailableError(error);
     if (known?.status === 503) request.log.warn({ error: error.message }, 'request failed: unavailable');
@@ -102,14 +138,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const routeDeps: RouteDeps = { ...deps, limits: await registerRateLimits(app, deps.config.rateLimit) };
+
   // SEP routes
-  await app.register((instance) => sep1Routes(instance, deps), { prefix: PATHS.toml });
-  await app.register((instance) => sep10Routes(instance, deps), { prefix: PATHS.auth });
-  await app.register((instance) => sep31Routes(instance, deps), { prefix: PATHS.sep31 });
-  await app.register((instance) => sep12Routes(instance, deps), { prefix: PATHS.sep12 });
+  await app.register((instance) => sep1Routes(instance, routeDeps), { prefix: PATHS.toml });
+  await app.register((instance) => sep10Routes(instance, routeDeps), { prefix: PATHS.auth });
+  await app.register((instance) => sep31Routes(instance, routeDeps), { prefix: PATHS.sep31 });
+  await app.register((instance) => sep12Routes(instance, routeDeps), { prefix: PATHS.sep12 });
 
   // Operator tools
-  await app.register((instance) => viewerRoutes(instance, deps), { prefix: VIEWER_BASE });
+  await app.register((instance) => viewerRoutes(instance, routeDeps), { prefix: VIEWER_BASE });
 
   return app;
 }

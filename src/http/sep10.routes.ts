@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { MooringError } from '../errors.ts';
-import type { AppDeps } from './app.ts';
+import type { RouteDeps } from './app.ts';
 import { signSep10Token } from './auth.ts';
 import {
   checkChallengeRequest,
@@ -51,10 +51,12 @@ export const TokenRequest = Type.Object({
 
 export const TokenResponse = Type.Object({ token: Type.String({ description: 'SEP-10 JWT' }) });
 
+export const CLIENT_DOMAIN_FAILED = 'client_domain: could not read a valid SIGNING_KEY from its stellar.toml';
+
 /** A redeemed challenge is remembered until the SDK would refuse it, plus this margin (instance clocks). */
 const REPLAY_MARGIN_MS = 60_000;
 
-export async function sep10Routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function sep10Routes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { config } = deps;
   // Encapsulated: applies to the auth routes only (an OPTIONS route answers preflights with 204).
   await app.register(cors, { origin: '*', methods: ['GET', 'POST', 'OPTIONS'] });
@@ -66,6 +68,8 @@ export async function sep10Routes(app: FastifyInstance, deps: AppDeps): Promise<
     '/',
     {
       prefixTrailingSlash: 'no-slash',
+      // Per client address: each token costs a Horizon look-up, each challenge maybe a client_domain fetch.
+      onRequest: deps.limits.sep10,
       schema: {
         summary: 'SEP-10 challenge transaction',
         tags: ['SEP-10'],
@@ -78,17 +82,21 @@ export async function sep10Routes(app: FastifyInstance, deps: AppDeps): Promise<
       let clientDomain: { domain: string; signingKey: string } | null = null;
       if (request.query.client_domain !== undefined) {
         const policy = { allowLocalhost: config.sandbox };
+        let domain: string;
         try {
-          const { domain } = clientDomainUrl(request.query.client_domain, policy);
+          domain = clientDomainUrl(request.query.client_domain, policy).domain;
+        } catch (error) {
+          if (!(error instanceof ClientDomainError)) throw error;
+          throw new MooringError('bad_request', `client_domain: ${error.message}`, {}, { cause: error });
+        }
+        try {
           clientDomain = { domain, signingKey: await fetchClientSigningKey(domain, policy) };
         } catch (error) {
           if (!(error instanceof ClientDomainError)) throw error;
-          throw new MooringError(
-            'bad_request',
-            `client_domain: could not read the SIGNING_KEY of ${request.query.client_domain}: ${error.message}`,
-            {},
-            { cause: error },
-          );
+          // One answer whatever went wrong (refused, silent, not TOML...): the reason would tell a caller
+          // which ports answer on hosts it cannot reach itself. The log keeps it.
+          request.log.info({ clientDomain: domain, reason: error.message }, 'client_domain fetch failed');
+          throw new MooringError('bad_request', CLIENT_DOMAIN_FAILED, {}, { cause: error });
         }
       }
       return {
@@ -102,6 +110,8 @@ export async function sep10Routes(app: FastifyInstance, deps: AppDeps): Promise<
     '/',
     {
       prefixTrailingSlash: 'no-slash',
+      // Per client address: each token costs a Horizon look-up, each challenge maybe a client_domain fetch.
+      onRequest: deps.limits.sep10,
       schema: {
         summary: 'Exchange a signed SEP-10 challenge for a JWT',
         tags: ['SEP-10'],

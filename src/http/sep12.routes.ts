@@ -28,7 +28,7 @@ import { checkCallbackUrl, type ResolveHost } from '../effects/callback-url.ts';
 import { MooringError } from '../errors.ts';
 import type { CustomerView } from '../read-model/customers.ts';
 import type { TransactionView } from '../read-model/transactions.ts';
-import type { AppDeps } from './app.ts';
+import type { RouteDeps } from './app.ts';
 import { identityOf, requireSep10, type Sep10Identity } from './auth.ts';
 import {
   CallbackBody,
@@ -43,7 +43,7 @@ import {
   type CustomerTypes,
 } from './sep12.schemas.ts';
 
-export type Sep12Deps = AppDeps & {
+export type Sep12Deps = RouteDeps & {
   /** Host resolution for callback URL checks (tests). */
   resolveHost?: ResolveHost;
 };
@@ -97,6 +97,8 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
       }
     },
   ];
+  // Writes are limited per sending anchor account, counted once it is known.
+  const authenticatedWrite = [...authenticated, deps.limits.writes];
 
   // ---------------------------------------------------------------------------------------------------
   // Routes
@@ -128,7 +130,7 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
   r.put(
     '/customer',
     {
-      onRequest: authenticated,
+      onRequest: authenticatedWrite,
       preValidation: readBody,
       schema: {
         summary: 'Register or update a customer with SEP-9 fields',
@@ -161,7 +163,7 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
   r.put(
     '/customer/callback',
     {
-      onRequest: authenticated,
+      onRequest: authenticatedWrite,
       preValidation: defaultBody,
       schema: {
         summary: "Register the URL that receives the customer's status changes",
@@ -183,7 +185,7 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
       const url = request.body.url;
       checkText(url, 'url');
       const problem = await checkCallbackUrl(url, {
-        sandbox: config.sandbox,
+        allowLoopback: config.callbacks.allowLoopback,
         ...(deps.resolveHost && { resolve: deps.resolveHost }),
       });
       if (problem !== null) throw bad(problem);
@@ -196,7 +198,7 @@ export async function sep12Routes(app: FastifyInstance, deps: Sep12Deps): Promis
   r.delete(
     '/customer/:account',
     {
-      onRequest: authenticated,
+      onRequest: authenticatedWrite,
       preValidation: defaultBody,
       schema: {
         summary: 'Delete everything stored about a customer',

@@ -19,7 +19,7 @@ import { checkCallbackUrl } from '../effects/callback-url.ts';
 import { MooringError } from '../errors.ts';
 import { createReferenceSep31Integration } from '../integrations/reference/sep31.ts';
 import type { Sep31Integration } from '../integrations/sep31-integration.ts';
-import type { AppDeps } from './app.ts';
+import type { AppDeps, RouteDeps } from './app.ts';
 import { requireSep10, type Sep10Identity } from './auth.ts';
 import {
   CallbackBody,
@@ -48,7 +48,7 @@ const bad = (message: string) => new MooringError('bad_request', message);
 const notFound = () => new MooringError('not_found', 'transaction not found');
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
-export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { config, queries, commands } = deps;
   const integration: Sep31Integration = deps.integration ?? createReferenceSep31Integration(config);
   const now = () => deps.clock?.() ?? new Date();
@@ -63,6 +63,8 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
       }
     },
   ];
+  // Writes are limited per sending anchor account, counted once it is known.
+  const authenticatedWrite = [...authenticated, deps.limits.writes];
 
   /** A transaction of the calling sending anchor, or a 404 (unknown and foreign look the same). */
   async function owned(request: FastifyRequest, id: string | undefined): Promise<TransactionView> {
@@ -94,7 +96,7 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
   r.post(
     '/transactions',
     {
-      onRequest: authenticated,
+      onRequest: authenticatedWrite,
       schema: {
         headers: PostTransactionHeaders,
         body: PostTransactionBody,
@@ -209,7 +211,7 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
   r.patch(
     '/transactions/:id',
     {
-      onRequest: authenticated,
+      onRequest: authenticatedWrite,
       schema: {
         params: TransactionParams,
         body: PatchTransactionBody,
@@ -242,7 +244,7 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
   r.put(
     '/transactions/:id/callback',
     {
-      onRequest: authenticated,
+      onRequest: authenticatedWrite,
       schema: {
         params: TransactionParams,
         body: CallbackBody,
@@ -253,7 +255,7 @@ export async function sep31Routes(app: FastifyInstance, deps: AppDeps): Promise<
       const row = await owned(request, request.params.id);
       const { url } = request.body;
       if (url.includes('\u0000')) throw bad('callback url must not contain NUL characters');
-      const problem = await checkCallbackUrl(url, { sandbox: config.sandbox });
+      const problem = await checkCallbackUrl(url, { allowLoopback: config.callbacks.allowLoopback });
       if (problem !== null) throw bad(problem);
       const answer = await commanded(
         commands.registerCallback(row.id, identity(request).sub, url, randomUUID()),

@@ -23,7 +23,7 @@ import {
 import { viewerAssets, type ViewerAsset, type ViewerAssets } from '../viewer/bundle.ts';
 import { createLiveFeed, POLL_INTERVAL_MS, sameCounts, type LiveUpdate } from '../viewer/live.ts';
 import { viewerMachines } from '../viewer/machines.ts';
-import type { AppDeps } from './app.ts';
+import type { RouteDeps } from './app.ts';
 import { operatorAuth, operatorCookiePlugin } from './operator-auth.ts';
 
 export const VIEWER_OFF = 'the machine viewer is off: set OPERATOR_TOKEN to turn it on';
@@ -69,7 +69,7 @@ export interface ViewerRouteOptions {
   assets?: () => Promise<ViewerAssets>;
 }
 
-export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function viewerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
   });
@@ -141,6 +141,7 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
 
   // Sign-in: answers whether signed in, never 401.
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const guesses = deps.limits.operatorGuesses;
   const noStore = async (_request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
   };
@@ -153,9 +154,12 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
     local(VIEWER_PATHS.session),
     {
       schema: { ...hidden, body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }) },
-      onRequest: noStore,
+      // Every sign-in is a guess, right or wrong, counted per client address: a guesser elsewhere cannot
+      // lock the operator out.
+      onRequest: [noStore, guesses.refuseWhenSpent],
     },
     async (request, reply): Promise<ViewerSession> => {
+      await guesses.spend(request);
       if (!auth.signIn(request, reply, request.body.token)) {
         throw new MooringError('unauthenticated', 'invalid operator token');
       }
@@ -173,6 +177,12 @@ export async function viewerRoutes(app: FastifyInstance, deps: AppDeps): Promise
 
   // The API: operator only.
   await app.register(async (api) => {
+    // A Bearer token is a guess at the operator token too: wrong ones draw on the sign-in budget.
+    api.addHook('onRequest', guesses.refuseWhenSpent);
+    api.addHook('onRequest', async (request) => {
+      if (request.headers.authorization !== undefined && !auth.isOperator(request))
+        await guesses.spend(request);
+    });
     api.addHook('onRequest', auth.required);
     api.addHook('onRequest', noStore);
 

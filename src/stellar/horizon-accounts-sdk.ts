@@ -1,9 +1,14 @@
 import { Horizon, NotFoundError } from '@stellar/stellar-sdk';
+import { cachedHorizonAccounts, type AccountCacheOptions } from './horizon-accounts-cache.ts';
 import type { AccountSigners, HorizonAccounts } from './horizon-accounts.ts';
 
-/** HorizonAccounts over the Stellar SDK's Horizon client. */
-export function createHorizonAccounts(horizonUrl: string): HorizonAccounts {
+/** HorizonAccounts over the Stellar SDK's Horizon client, behind a short cache. */
+export function createHorizonAccounts(horizonUrl: string, cache: AccountCacheOptions = {}): HorizonAccounts {
   const server = new Horizon.Server(horizonUrl, { allowHttp: horizonUrl.startsWith('http://') });
+  return cachedHorizonAccounts(uncached(server), cache);
+}
+
+function uncached(server: Horizon.Server): HorizonAccounts {
   return {
     async loadAccount(accountId: string): Promise<AccountSigners | null> {
       try {

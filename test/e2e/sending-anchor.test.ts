@@ -38,10 +38,12 @@ describe('a sending anchor against `mooring serve`', () => {
     horizon.addAccount(acme.publicKey());
     const port = await freePort();
     domain = `localhost:${port}`;
-    // The foundation issue's example config, without jwtSecret: Mooring runs in sandbox mode (local callbacks).
+    // The foundation issue's example config, without jwtSecret: Mooring runs in sandbox mode; the callback
+    // receiver is on this machine, so loopback callbacks are switched on.
     const { jwtSecret: _generated, ...file } = testConfigFile({
       homeDomain: domain,
       horizonUrl: horizon.url,
+      callbacks: { allowLoopback: true },
     });
     await writeFile(join(dir, 'mooring.json'), JSON.stringify(file));
     server = startMooringProcess(['serve'], {

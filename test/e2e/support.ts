@@ -87,7 +87,7 @@ export interface World {
 export interface WorldOptions {
   database: TestDatabase;
   natsUrl?: string;
-  /** Merged over `testConfigFile()` (jwtSecret removed: sandbox mode, local callbacks allowed). */
+  /** Merged over `testConfigFile()` (jwtSecret removed: sandbox mode; local callbacks allowed). */
   config?: Partial<ConfigFile>;
   /** A sandbox.json to put in every process's data folder before it starts (shared JWT secret). */
   sandboxJson?: () => string | undefined;
@@ -113,7 +113,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     horizon = await startFakeHorizon();
     horizon.addAccount(KEYS.acme.publicKey());
     horizon.addAccount(KEYS.distribution.publicKey());
-    const { jwtSecret: _sandbox, ...file } = testConfigFile({ horizonUrl: horizon.url, ...options.config });
+    const { jwtSecret: _sandbox, ...file } = testConfigFile({
+      horizonUrl: horizon.url,
+      callbacks: { allowLoopback: true },
+      ...options.config,
+    });
     const configPath = join(dir, 'mooring.json');
     await writeFile(configPath, JSON.stringify(file));
     const databaseUrl = opened.url;

@@ -131,7 +131,7 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
   function relay(overrides: Partial<OutboxRelayOptions> = {}) {
     return startOutboxRelay({
       db,
-      handlers: callbackHandlers({ db, config, sandbox: true }),
+      handlers: callbackHandlers({ db, config, allowLoopback: true }),
       workerId: 'relay-a',
       intervalMs: 60_000,
       batchSize: 10,
@@ -365,8 +365,8 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
     );
   });
 
-  it('outside sandbox mode refuses a loopback URL at send time, without connecting', async () => {
-    expect(config.sandbox).toBe(false);
+  it('without callbacks.allowLoopback refuses a loopback URL at send time, without connecting', async () => {
+    expect(config.callbacks.allowLoopback).toBe(false);
     const id = await transaction();
     await transaction('https://localhost/callback');
     const r = relay({ handlers: callbackHandlers({ db, config }) });
@@ -388,7 +388,7 @@ describe.each(testDatabases())('callbacks through the outbox relay on $name', (d
   it('gives up on a receiver that does not answer in time', async () => {
     receiver.answer(() => 'hang');
     const id = await transaction();
-    const r = relay({ handlers: callbackHandlers({ db, config, sandbox: true, timeoutMs: 200 }) });
+    const r = relay({ handlers: callbackHandlers({ db, config, allowLoopback: true, timeoutMs: 200 }) });
     expect(await r.runOnce()).toBe(1);
     expect((await outbox(id))[0]).toMatchObject({
       state: 'pending',

@@ -23,11 +23,10 @@ describe('SEP-12 and SEP-31 transactions', () => {
   let rivalToken: string;
 
   beforeAll(async () => {
-    // Sandbox mode (generated JWT secret): http://localhost callback URLs are allowed.
-    const file = testConfigFile();
-    delete (file as { jwtSecret?: string }).jwtSecret;
+    // http://localhost callback URLs are allowed only with callbacks.allowLoopback.
+    const file = testConfigFile({ callbacks: { allowLoopback: true } });
     t = await buildTestApp({ file });
-    expect(t.config.sandbox).toBe(true);
+    expect(t.config.callbacks.allowLoopback).toBe(true);
     token = await tokenFor(t.config, acme());
     rivalToken = await tokenFor(t.config, KEYS.rival.publicKey());
   });

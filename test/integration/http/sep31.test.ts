@@ -670,12 +670,10 @@ describe('SEP-31', () => {
     });
 
     it('stores the URL (replacing the previous one) and answers 204', async () => {
-      // Sandbox mode (generated jwtSecret): http to localhost is accepted, so no DNS is needed.
-      const sandbox = await buildTestApp({
-        file: { ...testConfigFile(), jwtSecret: undefined } as ConfigFile,
-      });
+      // With callbacks.allowLoopback, http to localhost is accepted, so no DNS is needed.
+      const sandbox = await buildTestApp({ file: testConfigFile({ callbacks: { allowLoopback: true } }) });
       try {
-        expect(sandbox.config.sandbox).toBe(true);
+        expect(sandbox.config.callbacks.allowLoopback).toBe(true);
         const bearer = await tokenFor(sandbox.config, acme());
         const accepted = await customer(sandbox, {});
         const creation = await sandbox.app.inject({

@@ -38,7 +38,8 @@ export async function viewerWorld(
 ): Promise<ViewerWorld> {
   const token = options.operatorToken === undefined ? OPERATOR_TOKEN : options.operatorToken;
   const { config, cleanup } = await testConfig(
-    testConfigFile(),
+    // inject() connects from 127.0.0.1: trusted as the TLS-terminating proxy ("behind HTTPS" tests).
+    testConfigFile({ http: { trustProxy: ['127.0.0.1'] } }),
     token === null ? {} : { OPERATOR_TOKEN: token },
   );
   const db = await database.open();

@@ -22,8 +22,8 @@ function resolver(table: Record<string, string[]>) {
 }
 
 const publicDns = resolver({ 'sender.example': [PUBLIC_V4, PUBLIC_V6] }).resolve;
-const prod = { sandbox: false, resolve: publicDns };
-const sandbox = { sandbox: true, resolve: publicDns };
+const prod = { allowLoopback: false, resolve: publicDns };
+const loopback = { allowLoopback: true, resolve: publicDns };
 
 describe('checkCallbackUrl', () => {
   it('accepts an https URL whose host resolves to public addresses only', async () => {
@@ -38,7 +38,7 @@ describe('checkCallbackUrl', () => {
     }
   });
 
-  it('accepts only https outside sandbox mode', async () => {
+  it('accepts only https without allowLoopback', async () => {
     expect(await checkCallbackUrl('http://sender.example/cb', prod)).toBe('callback url must use https');
     for (const url of [
       'ftp://sender.example/cb',
@@ -53,7 +53,7 @@ describe('checkCallbackUrl', () => {
   it('rejects credentials in the URL', async () => {
     expect(await checkCallbackUrl('https://user:pass@sender.example/cb', prod)).toMatch(/credentials/);
     expect(await checkCallbackUrl('https://user@sender.example/cb', prod)).toMatch(/credentials/);
-    expect(await checkCallbackUrl('http://user:pass@localhost:9000/cb', sandbox)).toMatch(/credentials/);
+    expect(await checkCallbackUrl('http://user:pass@localhost:9000/cb', loopback)).toMatch(/credentials/);
   });
 
   it(`rejects URLs longer than ${CALLBACK_URL_MAX_LENGTH} characters`, async () => {
@@ -63,7 +63,7 @@ describe('checkCallbackUrl', () => {
     expect(await checkCallbackUrl(fits + 'a', prod)).toMatch(/at most 2048 characters/);
   });
 
-  it('in sandbox mode accepts http and https to localhost and 127.0.0.1 on any port', async () => {
+  it('with allowLoopback accepts http and https to localhost and 127.0.0.1 on any port', async () => {
     for (const url of [
       'http://localhost/cb',
       'http://localhost:9000/cb',
@@ -71,19 +71,19 @@ describe('checkCallbackUrl', () => {
       'https://localhost:8443/cb',
       'http://LOCALHOST:1/',
     ]) {
-      expect(await checkCallbackUrl(url, sandbox), url).toBeNull();
+      expect(await checkCallbackUrl(url, loopback), url).toBeNull();
     }
   });
 
-  it('in sandbox mode still checks every other host', async () => {
-    expect(await checkCallbackUrl('http://sender.example/cb', sandbox)).toMatch(/must use https/);
-    expect(await checkCallbackUrl('http://10.0.0.1/cb', sandbox)).toMatch(/must use https/);
-    expect(await checkCallbackUrl('https://10.0.0.1/cb', sandbox)).toMatch(/not an IP address/);
-    expect(await checkCallbackUrl('http://[::1]:9000/cb', sandbox)).toMatch(/must use https/);
-    expect(await checkCallbackUrl('https://sender.example/cb', sandbox)).toBeNull();
+  it('with allowLoopback still checks every other host', async () => {
+    expect(await checkCallbackUrl('http://sender.example/cb', loopback)).toMatch(/must use https/);
+    expect(await checkCallbackUrl('http://10.0.0.1/cb', loopback)).toMatch(/must use https/);
+    expect(await checkCallbackUrl('https://10.0.0.1/cb', loopback)).toMatch(/not an IP address/);
+    expect(await checkCallbackUrl('http://[::1]:9000/cb', loopback)).toMatch(/must use https/);
+    expect(await checkCallbackUrl('https://sender.example/cb', loopback)).toBeNull();
   });
 
-  it('outside sandbox mode rejects localhost and loopback in every spelling', async () => {
+  it('without allowLoopback rejects localhost and loopback in every spelling', async () => {
     const urls = [
       'http://localhost:9000/cb',
       'https://localhost/cb',
@@ -130,22 +130,22 @@ describe('checkCallbackUrl', () => {
     };
     const { resolve } = resolver(cases);
     for (const host of Object.keys(cases)) {
-      const error = await checkCallbackUrl(`https://${host}/cb`, { sandbox: false, resolve });
+      const error = await checkCallbackUrl(`https://${host}/cb`, { allowLoopback: false, resolve });
       expect(error, host).toMatch(
         new RegExp(`^callback url host ${host.replace('.', '\\.')} resolves to a .* address`),
       );
     }
-    expect(await checkCallbackUrl('https://metadata.example/cb', { sandbox: false, resolve })).toBe(
+    expect(await checkCallbackUrl('https://metadata.example/cb', { allowLoopback: false, resolve })).toBe(
       'callback url host metadata.example resolves to a link-local address (169.254.169.254), which is not allowed',
     );
   });
 
   it('rejects a host that does not resolve, or resolves to nothing', async () => {
     const { resolve, asked } = resolver({ 'empty.example': [] });
-    expect(await checkCallbackUrl('https://nowhere.example/cb', { sandbox: false, resolve })).toMatch(
+    expect(await checkCallbackUrl('https://nowhere.example/cb', { allowLoopback: false, resolve })).toMatch(
       /host nowhere\.example cannot be resolved \(getaddrinfo ENOTFOUND nowhere\.example\)/,
     );
-    expect(await checkCallbackUrl('https://empty.example/cb', { sandbox: false, resolve })).toMatch(
+    expect(await checkCallbackUrl('https://empty.example/cb', { allowLoopback: false, resolve })).toMatch(
       /has no addresses/,
     );
     expect(asked).toEqual(['nowhere.example', 'empty.example']);
@@ -153,9 +153,9 @@ describe('checkCallbackUrl', () => {
 
   it('does not resolve at all for URLs that fail the static rules', async () => {
     const { resolve, asked } = resolver({});
-    await checkCallbackUrl('http://sender.example/cb', { sandbox: false, resolve });
-    await checkCallbackUrl('https://u:p@sender.example/cb', { sandbox: false, resolve });
-    await checkCallbackUrl('http://localhost:9/cb', { sandbox: true, resolve });
+    await checkCallbackUrl('http://sender.example/cb', { allowLoopback: false, resolve });
+    await checkCallbackUrl('https://u:p@sender.example/cb', { allowLoopback: false, resolve });
+    await checkCallbackUrl('http://localhost:9/cb', { allowLoopback: true, resolve });
     expect(asked).toEqual([]);
   });
 });

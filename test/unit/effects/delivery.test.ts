@@ -14,7 +14,7 @@ describe('deliverCallback', () => {
     };
     const attempt = deliverCallback(
       { url: 'https://sender.example/cb', body: '{}', now: NOW },
-      { signingSecret: secret, sandbox: false, resolve },
+      { signingSecret: secret, allowLoopback: false, resolve },
     );
     await expect(attempt).rejects.toThrow(
       'callback url host sender.example resolves to a private address (10.0.0.7), which is not allowed',
@@ -23,7 +23,7 @@ describe('deliverCallback', () => {
     await expect(
       deliverCallback(
         { url: 'http://sender.example/cb', body: '{}', now: NOW },
-        { signingSecret: secret, sandbox: false },
+        { signingSecret: secret, allowLoopback: false },
       ),
     ).rejects.toBeInstanceOf(CallbackDeliveryError);
   });
@@ -37,7 +37,7 @@ describe('deliverCallback', () => {
     };
     const attempt = deliverCallback(
       { url: 'https://rebind.example:8443/cb', body: '{}', now: NOW },
-      { signingSecret: secret, sandbox: false, resolve },
+      { signingSecret: secret, allowLoopback: false, resolve },
     );
     await expect(attempt).rejects.toThrow(
       /^callback to rebind\.example:8443 failed: refusing to connect to rebind\.example: loopback address 127\.0\.0\.1/,
