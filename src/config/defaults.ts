@@ -101,4 +101,4 @@ export const DEFAULT_SIGN_IN_LIMIT = { max: 10, windowSeconds: 60 };
 /** Per client address, challenges and tokens together (each sign-in is two requests). */
 export const DEFAULT_SEP10_LIMIT = { max: 60, windowSeconds: 60 };
 /** Per sending anchor account, every write route of SEP-31 and SEP-12 together. */
-export const DEFAULT_WRITES_LIMIT = { max: 600, windowSeconds: 60 };
+export const DEFAULT_WRITES_LIMIT = { max: 6000, windowSeconds: 60 };

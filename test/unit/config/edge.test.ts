@@ -23,7 +23,7 @@ describe('http, rateLimit and callbacks config', () => {
       enabled: true,
       signIn: { max: 10, windowSeconds: 60 },
       sep10: { max: 60, windowSeconds: 60 },
-      writes: { max: 600, windowSeconds: 60 },
+      writes: { max: 6000, windowSeconds: 60 },
     });
     expect(config.callbacks).toEqual({ allowLoopback: false });
   });
