@@ -25,6 +25,7 @@ import { createLiveFeed, POLL_INTERVAL_MS, sameCounts, type LiveUpdate } from '.
 import { viewerMachines } from '../viewer/machines.ts';
 import type { RouteDeps } from './app.ts';
 import { operatorAuth, operatorCookiePlugin } from './operator-auth.ts';
+import { outageLog } from '../outage-log.ts';
 
 export const VIEWER_OFF = 'the machine viewer is off: set OPERATOR_TOKEN to turn it on';
 /** Transitions replayed after `Last-Event-ID` at most; a client further behind relies on the counts. */
@@ -96,13 +97,16 @@ export async function viewerRoutes(app: FastifyInstance, deps: RouteDeps): Promi
 
   // One poller for every live connection of this app; stopped before the server closes, so that open
   // streams end and close() does not wait on them.
+  const viewerOutage = outageLog(app.log, 'machine viewer');
   const feed = createLiveFeed({
     reader: {
       counts: () => views.counts(now()),
       transitionsSince: (afterId, limit) => views.transitionsSince(afterId, limit),
     },
     pollIntervalMs: deps.viewer?.pollIntervalMs ?? POLL_INTERVAL_MS,
-    onError: (error) => app.log.warn({ err: error }, 'machine viewer: live poll failed'),
+    // One line per database outage, not a stack per tick while a viewer is open.
+    onError: (error) => viewerOutage.failed(error, 'live poll failed'),
+    onSuccess: () => viewerOutage.succeeded(),
   });
   const streams = new Set<() => void>();
   app.addHook('preClose', async () => {

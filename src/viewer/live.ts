@@ -57,6 +57,8 @@ export interface LiveOptions {
   scheduler?: SchedulerLike;
   /** A failed poll; the feed goes on. */
   onError?: (error: unknown) => void;
+  /** A read that worked (after failures: the outage is over). */
+  onSuccess?: () => void;
 }
 
 /** Counts that say the same (the time they were read aside). */
@@ -76,6 +78,7 @@ export function liveUpdates(options: LiveOptions): Observable<LiveUpdate> {
     batchSize = TRANSITIONS_PER_POLL,
     scheduler = asyncScheduler,
     onError = () => {},
+    onSuccess = () => {},
   } = options;
 
   const polls = defer(() => {
@@ -87,6 +90,7 @@ export function liveUpdates(options: LiveOptions): Observable<LiveUpdate> {
     const readCounts = (transitions: ViewerTransition[]): Observable<LiveUpdate> =>
       from(reader.counts()).pipe(
         map((counts) => {
+          onSuccess();
           countsReadAt = scheduler.now();
           countsStale = false;
           cursor ??= counts.latestEventId;
@@ -98,6 +102,7 @@ export function liveUpdates(options: LiveOptions): Observable<LiveUpdate> {
       if (cursor === null) return readCounts([]);
       return from(reader.transitionsSince(cursor, batchSize)).pipe(
         mergeMap((transitions) => {
+          onSuccess();
           const last = transitions.at(-1);
           if (last !== undefined) {
             cursor = last.id;

@@ -123,6 +123,7 @@ describe('liveUpdates', () => {
     const ts = scheduler();
     const w = world(1);
     const errors: unknown[] = [];
+    const reports: string[] = [];
     ts.run(({ expectObservable }) => {
       timer(5).subscribe(() => {
         w.add();
@@ -132,7 +133,11 @@ describe('liveUpdates', () => {
         reader: w.reader,
         pollIntervalMs: 10,
         countsRefreshMs: 1000,
-        onError: (error) => errors.push(error),
+        onError: (error) => {
+          errors.push(error);
+          reports.push('failed');
+        },
+        onSuccess: () => reports.push('ok'),
       });
       expectObservable(feed.pipe(map(strip)), '^ 35ms !').toBe('a 29ms b', {
         a: { counts: { ...countsOf(1), at: 'x' }, transitions: [] },
@@ -140,6 +145,8 @@ describe('liveUpdates', () => {
       });
     });
     expect(errors).toEqual([new Error('poll failed'), new Error('poll failed')]);
+    // What the outage log needs: reads that worked, then the failures, then a read that worked again.
+    expect(reports.join(' ')).toMatch(/^(ok )+failed failed( ok)+$/);
   });
 
   it('a failed first counts read is retried; transitions go out even when their counts fail', () => {
