@@ -17,11 +17,19 @@ import {
   startOutboxRelay,
 } from './effects/index.ts';
 import { buildApp } from './http/app.ts';
+import { startMetricsServer } from './http/metrics.routes.ts';
 import { loadIntegration } from './integrations/index.ts';
 import { createRailsIntegration } from './integrations/rails-integration.ts';
 import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
 import { createHorizonPaymentSource } from './stellar/horizon-payments-sdk.ts';
-import { startPaymentWatcher } from './watcher/index.ts';
+import {
+  addDatabaseGauges,
+  createMetrics,
+  instrumentRails,
+  recordCommit,
+  watcherMetrics,
+} from './metrics/index.ts';
+import { startPaymentWatcher, watcherReadiness } from './watcher/index.ts';
 import { VIEWER_BASE } from './viewer/api.ts';
 import { httpPorts } from './read-model/index.ts';
 import {
@@ -102,6 +110,9 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     const workerId = `${hostname()}-${process.pid}`;
     const seconds = (configured: number) => (options.intervalSeconds ?? configured) * 1000;
     const started = (part: Closable) => opened.unshift(part);
+    const metrics = config.metrics.enabled ? createMetrics() : null;
+    if (metrics) addDatabaseGauges(metrics, db);
+    const watchedAccounts = [...new Set(config.assets.map((asset) => asset.distributionAccount))];
 
     // The SEP-31 integration serves HTTP; the SEP-12 one judges customers inside their actors.
     const integration =
@@ -121,6 +132,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         // PostgreSQL runs two group commits at once on two cores; PGlite has one connection.
         commitLanes: database.kind === 'postgres' ? 2 : 1,
         log: log.child({ role: 'actors' }),
+        ...(metrics && { onCommit: (batch) => recordCommit(metrics, batch) }),
       });
       const host = actors;
       started({ close: () => host.stop() });
@@ -151,18 +163,20 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         db,
         bus,
         source: createHorizonPaymentSource(config.horizonUrl, { appName: 'mooring' }),
-        accounts: [...new Set(config.assets.map((asset) => asset.distributionAccount))],
+        accounts: watchedAccounts,
         log: log.child({ role: 'watcher' }),
+        ...(metrics && watcherMetrics(metrics)),
         silenceMs: config.watcher.silenceTimeoutSeconds * 1000,
         startFrom: config.watcher.startFrom,
         backoff: { initialMs: 1_000, maxMs: 60_000 },
       });
       started({ close: () => watcher.stop() });
     }
-    const rails =
+    const railsIntegration =
       roles.has('execute-outgoing') || roles.has('poll-outgoing')
         ? createRailsIntegration(config.rails, { db })
         : null;
+    const rails = railsIntegration && metrics ? instrumentRails(railsIntegration, metrics) : railsIntegration;
     if (roles.has('execute-outgoing')) {
       const requests = startWorker('execute-outgoing', {
         db,
@@ -216,7 +230,15 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         commands: createTransactionCommands(bus, { timeoutMs }),
         customerCommands: createCustomerCommands(bus, { timeoutMs }),
         horizon: createHorizonAccounts(config.horizonUrl),
-        readiness: { bus: () => bus.ready() },
+        readiness: {
+          bus: () => bus.ready(),
+          watcher: watcherReadiness({
+            db,
+            accounts: watchedAccounts,
+            unreachableMs: config.watcher.unreachableReadySeconds * 1000,
+          }),
+        },
+        ...(metrics && { metrics: { metrics, operatorToken: config.operatorToken } }),
         ...(integration?.sep31 && { integration: integration.sep31 }),
         logger: log.child({ role: 'http' }),
       });
@@ -224,6 +246,15 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
       url = await http.listen({ port: config.port, host: config.host });
       started({ close: () => http.close() });
       if (config.operatorToken !== null) log.info(`machine viewer (operator token) at ${url}${VIEWER_BASE}`);
+    }
+    if (metrics && config.metrics.port !== null) {
+      const server = await startMetricsServer({
+        metrics,
+        port: config.metrics.port,
+        host: config.metrics.host,
+      });
+      started(server);
+      log.info({ url: `${server.url}/metrics` }, 'metrics listening');
     }
     log.info({ roles: [...roles], url }, 'mooring started');
     return { database, bus, actors, app, url, close: () => closeAll(opened) };

@@ -79,7 +79,13 @@ export interface ActorHostOptions {
   /** Waiting for a database that is away. Default 100 ms doubling to 5 s. */
   retry?: { initialMs: number; maxMs: number };
   /** Called after each commit (metrics, tests). */
-  onCommit?: (info: { messages: number; partitions: number; ms: number }) => void;
+  onCommit?: (info: {
+    messages: number;
+    partitions: number;
+    ms: number;
+    deliveries: readonly Delivery[];
+    answers: readonly unknown[];
+  }) => void;
 }
 
 export interface ActorHost {
@@ -320,6 +326,8 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
       messages: deliveries.length,
       partitions: chunks.length,
       ms: performance.now() - started,
+      deliveries,
+      answers: outcome.answers,
     });
   }
 

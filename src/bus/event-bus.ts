@@ -34,6 +34,8 @@ export interface Delivery {
   readonly position: number;
   /** Where the publisher waits for the answer (`request`), or null. */
   readonly replyTo: string | null;
+  /** When the bus took the message (ms since the epoch), for its lag; unset if unknown. */
+  readonly publishedAt?: number;
   /** Set when the stored bytes are not a message: the host records it and moves past it. */
   readonly malformed?: string;
 }

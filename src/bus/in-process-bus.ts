@@ -207,6 +207,7 @@ class InProcessBus implements EventBus {
         partition,
         position: ++log.last,
         replyTo,
+        publishedAt: Date.now(),
       };
       log.log.push({ delivery, settled, failed });
       for (const wake of [...log.waiting]) wake();

@@ -504,6 +504,7 @@ class NatsPartitionReader implements PartitionReader {
         partition: this.#partition,
         position: message.seq,
         replyTo,
+        publishedAt: Number(message.info.timestampNanos) / 1e6,
       };
     } catch (error) {
       const to = decodeSubjectToken(lastToken(message.subject));

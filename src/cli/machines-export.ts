@@ -4,9 +4,17 @@ import { MACHINES, toDot, toJson, toMermaid, toScxml } from '../diagrams/index.t
 export const EXPORT_FORMATS = ['mermaid', 'dot', 'scxml', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** `--machine` names no machine: the CLI prints the message alone. */
+export class UnknownMachineError extends Error {
+  constructor(name: string) {
+    super(`unknown machine "${name}"; known: ${Object.keys(MACHINES).join(', ')}`);
+    this.name = 'UnknownMachineError';
+  }
+}
+
 export function renderMachine(name: string, format: ExportFormat): string {
   const machine = MACHINES[name];
-  if (!machine) throw new Error(`unknown machine "${name}"; known: ${Object.keys(MACHINES).join(', ')}`);
+  if (!machine) throw new UnknownMachineError(name);
   switch (format) {
     case 'mermaid':
       return toMermaid(machine);

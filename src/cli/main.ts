@@ -1,12 +1,28 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, ConfigError } from '../config/index.ts';
+import packageJson from '../../package.json' with { type: 'json' };
+import { loadConfig, type Config } from '../config/index.ts';
 import { migrateToLatest, openDatabase } from '../db/index.ts';
 import { createLogger, ROLES, runSinglePass, startMooring, type Role } from '../main.ts';
+import { configurationHelp } from './help.ts';
 import { EXPORT_FORMATS, exportMachine, type ExportFormat } from './machines-export.ts';
+import { startupErrorLine, type StartupTargets } from './startup-errors.ts';
 
 const program = new Command('mooring')
   .description('SEP-31 receiving anchor for the Stellar network')
+  .version(packageJson.version)
+  .option('--config <file>', 'the config file (default: $MOORING_CONFIG, else ./mooring.config.json …)')
+  .addHelpText('after', configurationHelp())
   .showHelpAfterError();
+
+/** Where the command that failed was to connect: named in its one-line error. */
+let targets: StartupTargets | null = null;
+
+async function loadCliConfig(): Promise<Config> {
+  const configFile = program.opts<{ config?: string }>().config;
+  const config = await loadConfig(configFile === undefined ? {} : { overrides: { configFile } });
+  targets = { databaseUrl: config.databaseUrl, natsUrl: config.natsUrl };
+  return config;
+}
 
 program
   .command('serve')
@@ -60,7 +76,7 @@ program
   .command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {
-    const config = await loadConfig();
+    const config = await loadCliConfig();
     const database = await openDatabase(
       config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.dataDir },
     );
@@ -88,7 +104,7 @@ machines
   });
 
 async function serveRoles(roles: Role[], intervalSeconds?: number) {
-  const config = await loadConfig();
+  const config = await loadCliConfig();
   const log = createLogger(config.logLevel);
   for (const warning of config.warnings) log.warn(warning);
   // Listen before starting: a signal during start-up (migrations, connecting) still ends in a clean close.
@@ -102,7 +118,7 @@ async function serveRoles(roles: Role[], intervalSeconds?: number) {
 }
 
 async function runOnce(kind: 'execute-outgoing' | 'poll-outgoing') {
-  const config = await loadConfig();
+  const config = await loadCliConfig();
   const log = createLogger(config.logLevel);
   const counts = await runSinglePass(config, kind, log);
   log.info(counts, `${kind}: one pass done`);
@@ -141,7 +157,7 @@ function shutdownOnSignal(log: { info(msg: string): void }): (close: () => Promi
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // A bad config is one clear line, not a stack trace.
-  console.error(error instanceof ConfigError ? error.message : error);
+  // An operator's mistake is one clear line; anything else keeps its stack.
+  console.error(startupErrorLine(error, targets) ?? error);
   process.exit(1);
 }

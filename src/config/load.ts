@@ -15,6 +15,7 @@ import {
   DEFAULT_EXPIRE_INTERVAL_SECONDS,
   DEFAULT_PAYOUT_LEASE_SECONDS,
   DEFAULT_WATCHER_SILENCE_SECONDS,
+  DEFAULT_WATCHER_UNREACHABLE_READY_SECONDS,
   DEFAULT_HOST,
   DEFAULT_LOG_LEVEL,
   DEFAULT_NETWORK,
@@ -116,6 +117,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         'of localhost and 127.0.0.1 — only for a sending anchor on this machine, never on a shared host',
     );
   }
+  const watcher = resolveWatcher(file.watcher);
   const operatorToken = settings.operatorToken?.value;
   if (operatorToken !== undefined && operatorToken.length < MIN_OPERATOR_TOKEN_LENGTH) {
     warnings.push(
@@ -158,9 +160,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       expireIntervalSeconds: file.workers?.expireIntervalSeconds ?? DEFAULT_EXPIRE_INTERVAL_SECONDS,
       payoutLeaseSeconds: file.workers?.payoutLeaseSeconds ?? DEFAULT_PAYOUT_LEASE_SECONDS,
     },
-    watcher: {
-      silenceTimeoutSeconds: file.watcher?.silenceTimeoutSeconds ?? DEFAULT_WATCHER_SILENCE_SECONDS,
-      startFrom: file.watcher?.startFrom ?? 'now',
+    watcher,
+    metrics: {
+      enabled: file.metrics?.enabled ?? true,
+      port: file.metrics?.port ?? null,
+      host: file.metrics?.host ?? settings.host?.value ?? DEFAULT_HOST,
     },
     documentation: { ...file.documentation },
     paymentDeadlineSeconds,
@@ -177,6 +181,24 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     configFile,
     warnings,
   });
+}
+
+/**
+ * A quiet account reaches Horizon once per silence timeout (the reconnect's catch-up page), so `/ready`
+ * must wait longer than that before it calls the watcher unable to reach Horizon.
+ */
+function resolveWatcher(watcher: ConfigFile['watcher']): Config['watcher'] {
+  const silenceTimeoutSeconds = watcher?.silenceTimeoutSeconds ?? DEFAULT_WATCHER_SILENCE_SECONDS;
+  const unreachableReadySeconds =
+    watcher?.unreachableReadySeconds ??
+    Math.max(DEFAULT_WATCHER_UNREACHABLE_READY_SECONDS, 2 * silenceTimeoutSeconds);
+  if (unreachableReadySeconds <= silenceTimeoutSeconds) {
+    throw new ConfigError(
+      fileKey(['watcher', 'unreachableReadySeconds']),
+      `must be longer than watcher.silenceTimeoutSeconds (${silenceTimeoutSeconds})`,
+    );
+  }
+  return { silenceTimeoutSeconds, startFrom: watcher?.startFrom ?? 'now', unreachableReadySeconds };
 }
 
 /**

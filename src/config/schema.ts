@@ -206,6 +206,21 @@ export const ConfigFileSchema = Type.Object(
               expected: '"now" or "beginning"',
             }),
           ),
+          /** `/ready` answers 503 once the watcher has not reached Horizon for this long. */
+          unreachableReadySeconds: Type.Optional(Seconds),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          /** Prometheus metrics: GET /metrics (operator token) on the HTTP port, and on `port` if set. */
+          enabled: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+          /** A separate listener serving only /metrics, without auth, in every process (any role). */
+          port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, expected: 'an integer 1-65535' })),
+          /** Where that listener binds; default: `host`. */
+          host: Type.Optional(Type.String({ minLength: 1, expected: 'a non-empty string' })),
         },
         { additionalProperties: false, expected: 'an object' },
       ),

@@ -80,6 +80,15 @@ export interface WorkersConfig {
 export interface WatcherConfig {
   readonly silenceTimeoutSeconds: number;
   readonly startFrom: 'now' | 'beginning';
+  /** `/ready` fails once the watcher has not reached Horizon for this long (longer than the silence timeout). */
+  readonly unreachableReadySeconds: number;
+}
+
+export interface MetricsConfig {
+  readonly enabled: boolean;
+  /** A separate /metrics listener (no auth) in every process; null: only the HTTP port's (operator token). */
+  readonly port: number | null;
+  readonly host: string;
 }
 
 export interface NatsConfig {
@@ -161,6 +170,7 @@ export interface Config {
   readonly rails: RailsConfig;
   readonly workers: WorkersConfig;
   readonly watcher: WatcherConfig;
+  readonly metrics: MetricsConfig;
   /** stellar.toml `[DOCUMENTATION]` fields, e.g. `ORG_NAME`. */
   readonly documentation: Readonly<Record<string, string>>;
   readonly paymentDeadlineSeconds: number;

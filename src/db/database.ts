@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { CustomersTable, CustomerTables } from './customers.table.ts';
+import type { HorizonContactsTable } from './horizon-contacts.table.ts';
 import type { HorizonCursorsTable } from './horizon-cursors.table.ts';
 import type { OutboxTable } from './outbox.table.ts';
 import type { PartitionOffsetsTable } from './partition-offsets.table.ts';
@@ -20,6 +21,7 @@ export interface Database extends CustomerTables {
   outbox: OutboxTable;
   customers: CustomersTable;
   horizon_cursors: HorizonCursorsTable;
+  horizon_contacts: HorizonContactsTable;
   unmatched_payments: UnmatchedPaymentsTable;
   sep10_challenges: Sep10ChallengesTable;
   reference_rails_payouts: ReferenceRailsPayoutsTable;

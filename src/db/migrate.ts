@@ -11,6 +11,7 @@ import * as uploads from './migrations/2026-12-03-008-uploads.ts';
 import * as dueWork from './migrations/2026-12-03-009-due-work.ts';
 import * as idempotencyKeys from './migrations/2026-12-03-010-idempotency-keys.ts';
 import * as uploadChunks from './migrations/2026-12-03-011-upload-chunks.ts';
+import * as watcherContact from './migrations/2026-12-03-012-watcher-contact.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-009-due-work': dueWork,
   '2026-12-03-010-idempotency-keys': idempotencyKeys,
   '2026-12-03-011-upload-chunks': uploadChunks,
+  '2026-12-03-012-watcher-contact': watcherContact,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -23,6 +23,7 @@ import { registerRateLimits, type RateLimits } from './rate-limits.ts';
 import type { HttpPorts } from '../read-model/index.ts';
 import { VIEWER_BASE } from '../viewer/api.ts';
 import { viewerRoutes, type ViewerRouteOptions } from './viewer.routes.ts';
+import { metricsRoutes, type MetricsRouteOptions } from './metrics.routes.ts';
 
 /** A /ready check that has not answered by then counts as failed: a probe must never hang. */
 const READY_CHECK_TIMEOUT_MS = 2_000;
@@ -48,6 +49,8 @@ export interface AppDeps extends HttpPorts {
   integration?: Sep31Integration;
   /** The machine viewer at /machines (on when config.operatorToken is set): tests poll faster. */
   viewer?: ViewerRouteOptions;
+  /** Prometheus metrics: request durations, and /metrics for the operator. */
+  metrics?: MetricsRouteOptions;
 }
 
 /** What the route plugins get: the app's dependencies and the rate-limit hooks of this app. */
@@ -108,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not found' }));
 
+  if (deps.metrics) await metricsRoutes(app, deps.metrics);
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_request, reply) => {
     const checks: Record<string, () => Promise<void>> = {

@@ -2,6 +2,7 @@
 export { startPaymentWatcher, LeaseLostError } from './payment-watcher.ts';
 export { handlePaymentRecords } from './handle-payment.ts';
 export { findPaymentCandidates } from './candidates.ts';
+export { watcherReadiness } from './readiness.ts';
 
 export type { PaymentWatcher, PaymentWatcherOptions, WatcherLog } from './payment-watcher.ts';
 export type { HandlePaymentsDeps, RecordOutcome, UnmatchedReason } from './handle-payment.ts';

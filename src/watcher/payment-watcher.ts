@@ -45,9 +45,11 @@ import {
   type Backoff,
   type HorizonPaymentRecord,
   type PaymentSource,
+  type ReconnectInfo,
 } from '../../streams/index.ts';
 import { outageLog } from '../outage-log.ts';
 import { handlePaymentRecords, type RecordOutcome } from './handle-payment.ts';
+import { HorizonUnreachableError, trackHorizonContact } from './horizon-contact.ts';
 
 /** Structural subset of a pino logger. */
 export interface WatcherLog {
@@ -79,6 +81,8 @@ export interface PaymentWatcherOptions {
   pageLimit?: number;
   /** Called after each record's outcome is committed (metrics, tests). */
   onOutcome?: (account: string, record: HorizonPaymentRecord, outcome: RecordOutcome) => void;
+  /** Called before each reconnection to Horizon (metrics). */
+  onReconnect?: (account: string, info: Omit<ReconnectInfo, 'error'>) => void;
   /** Default: a real clock. */
   clock?: () => Date;
 }
@@ -128,8 +132,10 @@ function watchAccount(
   holder: string,
   leaseMs: number,
 ): AccountWatcher {
-  const { db, bus, source, log, backoff, silenceMs } = options;
+  const { db, bus, log, backoff, silenceMs } = options;
   const clock = options.clock ?? (() => new Date());
+  const contact = trackHorizonContact(options.source, { db, account, log, clock });
+  const source = contact.source;
   const pageLimit = options.pageLimit ?? 200;
   const lease = `payments:${account}`;
   const context = { account, holder };
@@ -193,10 +199,15 @@ function watchAccount(
             ready,
             ...(options.pageLimit !== undefined ? { pageLimit: options.pageLimit } : {}),
             onReconnect: ({ error, ...info }) => {
-              // Horizon sends no keep-alives: a silence reconnect on a quiet account is routine.
-              const about = { ...context, ...info, err: error };
+              options.onReconnect?.(account, info);
+              // Horizon sends no keep-alives: a silence reconnect on a quiet account is routine. A failure
+              // is logged once per outage (by `contact`), not once per retry.
+              const about = { ...context, ...info };
               if (info.cause === 'silence') log.debug?.(about, 'Horizon payment stream silent; reconnecting');
-              else log.warn(about, 'Horizon payment stream failed; reconnecting');
+              else {
+                contact.failed(error);
+                log.debug?.(about, 'Horizon payment stream failed; reconnecting');
+              }
             },
           }),
         ),
@@ -228,7 +239,10 @@ function watchAccount(
             ...backoff,
             maxMs: Math.min(backoff.maxMs, RESTART_MAX_MS),
           });
-          outage.failed(error, 'failed; restarting from the stored cursor', { ...context, delayMs });
+          // An unreachable Horizon is reported once per outage by the contact tracker.
+          if (!(error instanceof HorizonUnreachableError)) {
+            outage.failed(error, 'failed; restarting from the stored cursor', { ...context, delayMs });
+          }
           return timer(delayMs);
         },
       }),

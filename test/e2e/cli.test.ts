@@ -1,11 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRANSACTION_STATUSES } from '../../machines/index.ts';
+import { nodeVersionProblem } from '../../bin/require-node.js';
+import { ENV_VARS } from '../../src/config/index.ts';
 import { testDatabases } from '../helpers/database.ts';
 import { natsUrlForTests } from '../helpers/nats.ts';
-import { freePort, runMooring, startMooringProcess, waitForHttp } from '../helpers/process.ts';
+import { BIN, freePort, runMooring, startMooringProcess, waitForHttp } from '../helpers/process.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
 
 let dataDir: string;
 beforeAll(async () => {
@@ -117,5 +122,115 @@ describe('mooring machines export', () => {
     const { code, output } = await runMooring(['machines', 'export', '--machine', 'nope'], {});
     expect(code).toBe(1);
     expect(output).toMatch(/unknown machine "nope"; known: transaction/);
+    expect(output.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('mooring --version and --help', () => {
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const { code, output } = await runMooring(['--version'], {});
+    expect(code).toBe(0);
+    expect(output.trim()).toBe(version);
+  });
+
+  it('names the commands, the config file and every environment variable the config reads', async () => {
+    const { code, output } = await runMooring(['--help'], {});
+    expect(code).toBe(0);
+    for (const command of ['serve', 'watch-transactions', 'actors', 'execute-outgoing', 'migrate']) {
+      expect(output).toContain(command);
+    }
+    expect(output).toMatch(/--config <file>/);
+    expect(output).toMatch(/mooring\.config\.json/);
+    for (const variable of ENV_VARS) expect(output).toMatch(new RegExp(`^ +${variable} `, 'm'));
+  });
+});
+
+describe('one-line start-up errors', () => {
+  // Sandbox warnings off: the error is then all the output.
+  const quiet = (name: string) => ({ MOORING_DATA_DIR: join(dataDir, name), LOG_LEVEL: 'error' });
+
+  it('a DATABASE_URL nobody answers at: one line naming it, without the password', async () => {
+    const port = await freePort();
+    const { code, output } = await runMooring(['serve'], {
+      ...quiet('bad-database'),
+      DATABASE_URL: `postgres://mooring:hunter2@127.0.0.1:${port}/mooring`,
+    });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([
+      `DATABASE_URL: cannot connect to postgres://mooring:***@127.0.0.1:${port}/mooring (connect ECONNREFUSED 127.0.0.1:${port})`,
+    ]);
+  }, 120_000);
+
+  it('a NATS_URL nobody answers at: one line naming it', async () => {
+    const port = await freePort();
+    const { code, output } = await runMooring(['serve'], {
+      ...quiet('bad-nats'),
+      NATS_URL: `nats://127.0.0.1:${port}`,
+    });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([
+      `NATS_URL: cannot connect to nats://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port})`,
+    ]);
+  }, 120_000);
+
+  it('a Horizon that cannot be reached: one warning per outage, no stack, and /ready names the watcher', async () => {
+    const [port, horizonPort] = [await freePort(), await freePort()];
+    const file = join(dataDir, 'unreachable-horizon.json');
+    await writeFile(
+      file,
+      JSON.stringify({ watcher: { silenceTimeoutSeconds: 1, unreachableReadySeconds: 2 } }),
+    );
+    const run = startMooringProcess(['serve'], {
+      PORT: `${port}`,
+      MOORING_CONFIG: file,
+      MOORING_DATA_DIR: join(dataDir, 'unreachable-horizon'),
+      HORIZON_URL: `http://127.0.0.1:${horizonPort}`,
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/health`, run, 90_000);
+      let ready: Response;
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        ready = await fetch(`http://127.0.0.1:${port}/ready`);
+      } while (ready.status === 200);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ error: 'not ready: watcher unavailable', status: 'unavailable' });
+      // Several attempts failed by now (backoff from 1 s), yet one line says so.
+      const lines = run.output().split('\n');
+      expect(lines.filter((line) => line.includes('Horizon unreachable'))).toHaveLength(1);
+      expect(lines.filter((line) => /^\s+at /.test(line) || line.includes('"stack"'))).toEqual([]);
+    } finally {
+      expect(await run.stop()).toBe(0);
+    }
+  }, 120_000);
+});
+
+describe('an old Node.js', () => {
+  it('is refused with one line naming the version', () => {
+    expect(nodeVersionProblem('v22.18.0')).toBeNull();
+    expect(nodeVersionProblem('v24.0.0')).toBeNull();
+    expect(nodeVersionProblem('v22.17.1')).toBe(
+      'mooring needs Node.js 22.18 or newer (24 recommended); this is v22.17.1.',
+    );
+    expect(nodeVersionProblem('v20.20.2')).toMatch(/this is v20\.20\.2\.$/);
+  });
+
+  // The machine's own Node, when it is too old to run Mooring (as on the development machines).
+  const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+    const version = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+    return version !== undefined && version !== '' && nodeVersionProblem(version) !== null;
+  });
+  it.skipIf(!oldNode)('gets the same line from `mooring` and from `npm test`', () => {
+    const env = { PATH: `${dirname(oldNode!)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '' };
+    const mooring = spawnSync(oldNode!, [BIN, '--version'], { encoding: 'utf8', env });
+    expect(mooring.status).toBe(1);
+    const line = mooring.stderr.trim();
+    expect(line).toMatch(/^mooring needs Node\.js 22\.18 or newer/);
+    const npm = spawnSync('npm', ['test'], { cwd: ROOT, env, encoding: 'utf8' });
+    expect(npm.status).not.toBe(0);
+    expect(`${npm.stdout}${npm.stderr}`.split('\n')).toContain(line);
+    // The check ran before vitest could start.
+    expect(`${npm.stdout}${npm.stderr}`).not.toMatch(/vitest|RUN/);
   });
 });

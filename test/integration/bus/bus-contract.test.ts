@@ -110,7 +110,9 @@ describe.each(implementations)('EventBus contract: $name', (implementation) => {
       ];
       const sent = addresses.flatMap((to) => [message(to, body), message(to, { second: true })]);
       const reading = host(bus);
+      const publishedFrom = Date.now();
       await within('the publishes', publishBackToBack(bus, sent));
+      const publishedBy = Date.now();
       await waitFor('every message', () => reading.deliveries.length === sent.length);
 
       for (const m of sent) {
@@ -120,8 +122,12 @@ describe.each(implementations)('EventBus contract: $name', (implementation) => {
           partition: partitionOf(m.to, bus.partitions),
           position: expect.any(Number),
           replyTo: null,
+          publishedAt: expect.any(Number),
         });
         expect(delivery.position).toBeGreaterThan(0);
+        // When the bus took it (the NATS server's clock, here on the same machine): the bus lag's start.
+        expect(delivery.publishedAt).toBeGreaterThanOrEqual(publishedFrom - 1_000);
+        expect(delivery.publishedAt).toBeLessThanOrEqual(publishedBy + 1_000);
         expect(delivery.malformed).toBeUndefined();
       }
       expectPartitionOrder(bus, sent, reading.deliveries);

@@ -8,6 +8,7 @@ const TABLES = [
   'customer_files',
   'customer_transactions',
   'customers',
+  'horizon_contacts',
   'horizon_cursors',
   'leases',
   'outbox',

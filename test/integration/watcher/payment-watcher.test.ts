@@ -8,6 +8,7 @@ import { createInProcessBus, silentLogger, type EventBus } from '../../../src/bu
 import { getCursor, saveCursor, type Database } from '../../../src/db/index.ts';
 import { findTransaction } from '../../../src/db/transactions.repository.ts';
 import { findLease } from '../../../src/db/leases.repository.ts';
+import { readHorizonContacts } from '../../../src/db/horizon-contacts.repository.ts';
 import { createHorizonPaymentSource } from '../../../src/stellar/horizon-payments-sdk.ts';
 import {
   startPaymentWatcher,
@@ -411,7 +412,17 @@ describe.each(testDatabases())('payment watcher on $name', (database) => {
     const { log } = watch(account, { silenceMs: 400 });
     const first = pay(account, txs[0]!.memo);
     await cursorReaches(account, first);
-    expect(log.messages('warn')).toContain('Horizon payment stream failed; reconnecting');
+    // Three failed attempts, one outage: one warning when it starts, one info line when it ends, no stack.
+    expect(log.messages('warn').filter((m) => m.startsWith('Horizon'))).toEqual([
+      'Horizon unreachable; retrying with backoff',
+    ]);
+    expect(
+      log.messages('debug').filter((m) => m === 'Horizon payment stream failed; reconnecting'),
+    ).toHaveLength(3);
+    expect(log.messages('info')).toContain('Horizon reachable again');
+    expect(log.lines.filter((l) => 'err' in l.obj)).toEqual([]);
+    // Contact is stored for /ready in any process.
+    expect((await readHorizonContacts(db, [account])).has(account)).toBe(true);
 
     await eventually(() => expect(horizon.openStreams().some((s) => s.url.includes(account))).toBe(true));
     horizon.dropStreams();

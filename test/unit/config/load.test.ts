@@ -59,7 +59,11 @@ describe('loadConfig defaults', () => {
       authToken: 'token-123',
     });
     expect(config.workers.expireIntervalSeconds).toBe(5);
-    expect(config.watcher).toEqual({ silenceTimeoutSeconds: 15, startFrom: 'beginning' });
+    expect(config.watcher).toEqual({
+      silenceTimeoutSeconds: 15,
+      startFrom: 'beginning',
+      unreachableReadySeconds: 120,
+    });
   });
 
   it('caps SEP-12 uploads: 5 MiB a file, 20 MiB a request, 30 MiB a customer, each settable alone', async () => {
