@@ -129,10 +129,10 @@ function storedStatus(
   return isCustomerStatus(value) ? value : 'NEEDS_INFO';
 }
 
+/** The sending anchor is the account (any memo), as POST /transactions checked it. */
 function ownedBy(customer: CustomerFacts, sendingAnchor: string): boolean {
   try {
-    const owner = identityOf(sendingAnchor, '', null);
-    return customer.account === owner.account && (owner.memo === null || customer.memo === owner.memo);
+    return customer.account === identityOf(sendingAnchor, '', null).account;
   } catch {
     return false;
   }

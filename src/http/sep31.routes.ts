@@ -121,8 +121,9 @@ export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promis
         if (earlier) return replay(reply, earlier, keyed.idempotency);
       }
       const { asset, request: post } = await validatePost(request.body, config, (asked) =>
-        // SEP-12's view: this anchor's customer (account, and memo if the token has one), status per type.
-        queries.customerStatuses(asked, { account: caller.account, memo: caller.memo }),
+        // For SEP-31 the sending anchor is the account: its customers under any memo may be used (a token
+        // for memo 1 with a receiver registered under memo 2, as SDF's tooling does). SEP-12 stays memo-scoped.
+        queries.customerStatuses(asked, { account: caller.account, memo: null }),
       );
       const pricing = priceTransaction(asset, post.amount);
       if (pricing.amountOut === null) {

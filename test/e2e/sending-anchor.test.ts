@@ -62,11 +62,11 @@ describe('a sending anchor against `mooring serve`', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function call(method: string, url: string, body?: unknown) {
+  async function call(method: string, url: string, body?: unknown, bearer = token) {
     const response = await fetch(url, {
       method,
       headers: {
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${bearer}`,
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },
       ...(body !== undefined && { body: JSON.stringify(body) }),
@@ -85,8 +85,10 @@ describe('a sending anchor against `mooring serve`', () => {
     expect(toml.CURRENCIES?.[0]).toMatchObject({ code: 'USDC', issuer: issuer.publicKey() });
   });
 
-  it('authenticates with SEP-10, signing the challenge with the SDK', async () => {
-    const challenge = await fetch(`${toml.WEB_AUTH_ENDPOINT}?account=${acme.publicKey()}`);
+  /** SEP-10 as a sending anchor's SDK does it: the challenge (for a memo, if given), signed, exchanged. */
+  async function signIn(memo?: string): Promise<string> {
+    const query = `account=${acme.publicKey()}${memo === undefined ? '' : `&memo=${memo}`}`;
+    const challenge = await fetch(`${toml.WEB_AUTH_ENDPOINT}?${query}`);
     expect(challenge.status).toBe(200);
     const { transaction, network_passphrase } = (await challenge.json()) as Record<string, string>;
     expect(network_passphrase).toBe(Networks.TESTNET);
@@ -99,12 +101,16 @@ describe('a sending anchor against `mooring serve`', () => {
       body: JSON.stringify({ transaction: signed.toXDR() }),
     });
     expect(response.status).toBe(200);
-    token = ((await response.json()) as { token: string }).token;
-    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<
-      string,
-      unknown
-    >;
-    expect(claims).toMatchObject({ sub: acme.publicKey(), iss: toml.WEB_AUTH_ENDPOINT });
+    return ((await response.json()) as { token: string }).token;
+  }
+
+  function claimsOf(jwt: string) {
+    return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+  }
+
+  it('authenticates with SEP-10, signing the challenge with the SDK', async () => {
+    token = await signIn();
+    expect(claimsOf(token)).toMatchObject({ sub: acme.publicKey(), iss: toml.WEB_AUTH_ENDPOINT });
   });
 
   let senderId: string;
@@ -225,6 +231,43 @@ describe('a sending anchor against `mooring serve`', () => {
     for (const callback of receiver.received) {
       expect(signatureIsValid(callback, toml.SIGNING_KEY!), callback.signature).toBe(true);
     }
+  });
+
+  it('a memo-bound token (sub G…:1) uses the customers its account registered under memos 1 and 2', async () => {
+    // SDF's client tooling signs in for memo 1 and registered the receiver under memo 2 of the same account:
+    // for SEP-31 the sending anchor is the account (SEP-12 itself stays memo-scoped).
+    const memoToken = await signIn('1');
+    expect(claimsOf(memoToken)).toMatchObject({ sub: `${acme.publicKey()}:1` });
+    const direct = toml.DIRECT_PAYMENT_SERVER!;
+    const created = await call(
+      'POST',
+      `${direct}/transactions`,
+      {
+        amount: '20',
+        asset_code: 'USDC',
+        asset_issuer: issuer.publicKey(),
+        funding_method: 'SEPA',
+        sender_id: senderId,
+        receiver_id: receiverId,
+      },
+      memoToken,
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    horizon.appendPayment({
+      from: acme,
+      destination: created.body!.stellar_account_id,
+      asset: new Asset('USDC', issuer.publicKey()),
+      amount: '20',
+      memo: Memo.hash(Buffer.from(created.body!.stellar_memo, 'base64').toString('hex')),
+    });
+    let status = '';
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && status !== 'completed';) {
+      const read = await call('GET', `${direct}/transactions/${created.body!.id}`, undefined, memoToken);
+      status = (read.body!.transaction as Record<string, string>).status!;
+      if (status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // Paid out: the actor's own check of the customers (before the rails) agrees with the POST's.
+    expect(status).toBe('completed');
   });
 
   it('answers bad input with a SEP error, never a 500', async () => {

@@ -465,14 +465,18 @@ describe('SEP-31', () => {
         expect(response.json()).toEqual({ error: 'customer_info_needed', type: 'sep31-sender' });
       });
 
-      it('limits a memo-bound token to its own memo, while the plain account sees all', async () => {
-        const memoCustomer = await customer(t, { memo: '42' });
-        const bound = await tokenFor(t.config, `${acme()}:42`, { now: NOW });
-        const otherBound = await tokenFor(t.config, `${acme()}:43`, { now: NOW });
-        const both = { sender_id: memoCustomer, receiver_id: memoCustomer };
-        expect((await post(body(both), bound)).statusCode).toBe(201);
-        expect((await post(body(both), token)).statusCode).toBe(201);
-        expect((await post(body(both), otherBound)).json()).toEqual({
+      it("lets a memo-bound token use its account's customers under any memo (SEP-31: the anchor is the account)", async () => {
+        const sender = await customer(t, { memo: '1', statuses: { 'sep31-sender': 'ACCEPTED' } });
+        const receiver = await customer(t, { memo: '2' });
+        const pair = { sender_id: sender, receiver_id: receiver };
+        for (const sub of [`${acme()}:1`, `${acme()}:2`, `${acme()}:43`, acme()]) {
+          const response = await post(body(pair), await tokenFor(t.config, sub, { now: NOW }));
+          expect(response.statusCode, `${sub}: ${response.body}`).toBe(201);
+        }
+        // Another account's memo-bound token still sees none of them.
+        expect(
+          (await post(body(pair), await tokenFor(t.config, `${rival()}:1`, { now: NOW }))).json(),
+        ).toEqual({
           error: 'customer_info_needed',
           type: 'sep31-sender',
         });
