@@ -21,7 +21,6 @@ import { startMetricsServer } from './http/metrics.routes.ts';
 import { loadIntegration } from './integrations/index.ts';
 import { createRailsIntegration } from './integrations/rails-integration.ts';
 import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
-import { createHorizonPaymentSource } from './stellar/horizon-payments-sdk.ts';
 import {
   addDatabaseGauges,
   createMetrics,
@@ -29,7 +28,7 @@ import {
   recordCommit,
   watcherMetrics,
 } from './metrics/index.ts';
-import { startPaymentWatcher, watcherReadiness } from './watcher/index.ts';
+import { configuredPaymentSource, startPaymentWatcher, watcherReadiness } from './watcher/index.ts';
 import { VIEWER_BASE } from './viewer/api.ts';
 import { httpPorts } from './read-model/index.ts';
 import {
@@ -158,13 +157,19 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
       });
       started({ close: () => relay.stop() });
     }
+    let paymentsReady: (() => Promise<void>) | null = null;
     if (roles.has('watcher')) {
+      const watcherLog = log.child({ role: 'watcher' });
+      const payments = configuredPaymentSource(config, watcherLog);
+      paymentsReady = payments.ready;
       const watcher = startPaymentWatcher({
         db,
         bus,
-        source: createHorizonPaymentSource(config.horizonUrl, { appName: 'mooring' }),
+        source: payments.source,
+        sourceName: payments.sourceName,
+        ...(payments.cursors && { cursors: payments.cursors }),
         accounts: watchedAccounts,
-        log: log.child({ role: 'watcher' }),
+        log: watcherLog,
         ...(metrics && watcherMetrics(metrics)),
         silenceMs: config.watcher.silenceTimeoutSeconds * 1000,
         startFrom: config.watcher.startFrom,
@@ -232,6 +237,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         horizon: createHorizonAccounts(config.horizonUrl),
         readiness: {
           bus: () => bus.ready(),
+          ...(paymentsReady && { payments: paymentsReady }),
           watcher: watcherReadiness({
             db,
             accounts: watchedAccounts,

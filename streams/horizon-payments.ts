@@ -141,8 +141,13 @@ export function backoffDelay(failures: number, backoff: Backoff): number {
   return Math.min(Number.isFinite(delay) ? delay : backoff.maxMs, backoff.maxMs);
 }
 
-/** True when `token` comes after `last`. Tokens that are not both numeric (e.g. `now`) always pass. */
+/**
+ * True when `token` comes after `last`. Horizon paging tokens compare as numbers, Stellar RPC event ids
+ * (`<19 digits>-<10 digits>`) as strings; tokens of neither kind, or of two kinds (e.g. `now`), always pass.
+ */
 export function isAfter(token: string, last: string): boolean {
+  const rpcId = /^\d{19}-\d{10}$/;
+  if (rpcId.test(token) && rpcId.test(last)) return token > last;
   if (!/^\d+$/.test(token) || !/^\d+$/.test(last)) return true;
   return BigInt(token) > BigInt(last);
 }

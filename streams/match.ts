@@ -58,11 +58,15 @@ export interface HorizonPaymentRecord {
   transaction_attr?: HorizonTransactionAttr;
 }
 
-/** The payment types that credit a destination. */
+/**
+ * The payment types that credit a destination: Horizon's operations, and `transfer`, a Stellar Asset
+ * Contract's CAP-67 transfer event decoded by the Stellar RPC source (same fields, `amount` received).
+ */
 export const PAYMENT_TYPES: readonly string[] = [
   'payment',
   'path_payment_strict_receive',
   'path_payment_strict_send',
+  'transfer',
 ];
 
 /** An incoming payment, normalised: what gets credited or stored as unmatched. */

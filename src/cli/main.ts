@@ -66,10 +66,18 @@ program
   .description(
     'walk one SEP-31 transaction through an in-process anchor, fake Stellar network and sending anchor',
   )
-  .action(async () => {
+  .option(
+    '--source <source>',
+    'where the anchor reads payments: horizon or rpc (a fake Stellar RPC)',
+    'horizon',
+  )
+  .action(async (options: { source: string }) => {
+    if (options.source !== 'horizon' && options.source !== 'rpc') {
+      program.error(`--source must be "horizon" or "rpc" (got "${options.source}")`);
+    }
     const { runDemo } = await import('../demo/index.ts');
     // Exits explicitly: the SDK's HTTP agents may keep idle sockets open after everything has closed.
-    process.exit(await runDemo());
+    process.exit(await runDemo({ source: options.source as 'horizon' | 'rpc' }));
   });
 
 program

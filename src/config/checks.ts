@@ -93,6 +93,12 @@ export const checkHttpUrl: Check<string> = (value, where) => {
   return url.replace(/\/+$/, '');
 };
 
+export const checkPaymentSource: Check<'horizon' | 'rpc'> = (value, where) => {
+  const source = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  if (source !== 'horizon' && source !== 'rpc') fail(where, '"horizon" or "rpc"', value);
+  return source;
+};
+
 export const checkNetworkName: Check<'testnet' | 'pubnet'> = (value, where) => {
   const name = typeof value === 'string' ? value.trim().toLowerCase() : value;
   if (name !== 'testnet' && name !== 'pubnet') fail(where, '"testnet" or "pubnet"', value);

@@ -80,6 +80,8 @@ export const DEFAULT_SEP12: Sep12Config = {
 export const DEFAULT_WATCHER_SILENCE_SECONDS = 60;
 /** `/ready` fails after this long without reaching Horizon (at least twice the silence timeout). */
 export const DEFAULT_WATCHER_UNREACHABLE_READY_SECONDS = 120;
+/** How often the Stellar RPC watcher polls `getEvents` once caught up (a ledger closes about every 5 s). */
+export const DEFAULT_RPC_POLL_INTERVAL_SECONDS = 5;
 export const DEFAULT_NATS_PREFIX = 'mooring';
 /** A PostgreSQL connection not had within this fails the query (503) rather than hang while the server is down. */
 export const DEFAULT_DATABASE_CONNECT_TIMEOUT_SECONDS = 5;

@@ -11,6 +11,7 @@ import {
   checkNatsPrefix,
   checkNatsUrl,
   checkNetworkName,
+  checkPaymentSource,
   checkPort,
   checkPositiveSeconds,
   checkSecretSeed,
@@ -34,6 +35,8 @@ export interface Settings {
   network: 'testnet' | 'pubnet';
   networkPassphrase: string;
   horizonUrl: string;
+  paymentSource: 'horizon' | 'rpc';
+  rpcUrl: string;
   signingSecret: string;
   jwtSecret: string;
   executeOutgoingIntervalSeconds: number;
@@ -65,6 +68,8 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<K> } = {
   network: { env: 'STELLAR_NETWORK', file: ['network'], check: checkNetworkName },
   networkPassphrase: { env: 'NETWORK_PASSPHRASE', file: ['networkPassphrase'], check: checkText },
   horizonUrl: { env: 'HORIZON_URL', file: ['horizonUrl'], check: checkHttpUrl },
+  paymentSource: { env: 'STELLAR_PAYMENT_SOURCE', file: ['stellar', 'source'], check: checkPaymentSource },
+  rpcUrl: { env: 'STELLAR_RPC_URL', file: ['stellar', 'rpcUrl'], check: checkHttpUrl },
   signingSecret: { env: 'SIGNING_SECRET', file: ['signingSecret'], check: checkSecretSeed },
   jwtSecret: { env: 'JWT_SECRET', file: ['jwtSecret'], check: checkJwtSecret },
   executeOutgoingIntervalSeconds: {

@@ -44,6 +44,7 @@ import {
   resolveSendingAnchors,
   resolveSep12,
 } from './resolve.ts';
+import { resolveStellar } from './stellar.ts';
 import { fillFromSandbox, isSandbox } from './sandbox.ts';
 import type { ConfigFile } from './schema.ts';
 import type { Config, StellarNetwork } from './types.ts';
@@ -88,6 +89,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const rails = resolveRails(file.rails);
   const paymentDeadlineSeconds = resolvePaymentDeadline(file.paymentDeadlineSeconds);
   const callbacks = resolveCallbacks(file.callbacks, network);
+  const stellar = resolveStellar(file.stellar, settings, horizonUrl);
 
   const secrets = await fillFromSandbox(
     {
@@ -166,6 +168,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       port: file.metrics?.port ?? null,
       host: file.metrics?.host ?? settings.host?.value ?? DEFAULT_HOST,
     },
+    stellar,
     documentation: { ...file.documentation },
     paymentDeadlineSeconds,
     integration:

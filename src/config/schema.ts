@@ -225,6 +225,22 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false, expected: 'an object' },
       ),
     ),
+    stellar: Type.Optional(
+      Type.Object(
+        {
+          /** Where payments are read from: Horizon's payments, or Stellar RPC's transfer events. */
+          source: Type.Optional(
+            Type.Union([Type.Literal('horizon'), Type.Literal('rpc')], { expected: '"horizon" or "rpc"' }),
+          ),
+          rpcUrl: Type.Optional(Type.String({ expected: 'an http(s) URL' })),
+          /** The payment source's Horizon (horizon), or the Horizon to catch up from (rpc). */
+          horizonUrl: Type.Optional(Type.String({ expected: 'an http(s) URL' })),
+          /** How often the RPC watcher asks for new events once caught up. */
+          rpcPollIntervalSeconds: Type.Optional(Seconds),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
     http: Type.Optional(
       Type.Object(
         {

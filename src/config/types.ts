@@ -77,6 +77,15 @@ export interface WorkersConfig {
   readonly payoutLeaseSeconds: number;
 }
 
+export interface StellarConfig {
+  readonly source: 'horizon' | 'rpc';
+  /** Stellar RPC endpoint; required with `source: 'rpc'`. */
+  readonly rpcUrl: string | null;
+  /** The payment source's Horizon (`horizon`), or the Horizon to catch up from (`rpc`; null: none). */
+  readonly horizonUrl: string | null;
+  readonly rpcPollIntervalSeconds: number;
+}
+
 export interface WatcherConfig {
   readonly silenceTimeoutSeconds: number;
   readonly startFrom: 'now' | 'beginning';
@@ -171,6 +180,8 @@ export interface Config {
   readonly workers: WorkersConfig;
   readonly watcher: WatcherConfig;
   readonly metrics: MetricsConfig;
+  /** Where payments are read from (Horizon or Stellar RPC). */
+  readonly stellar: StellarConfig;
   /** stellar.toml `[DOCUMENTATION]` fields, e.g. `ORG_NAME`. */
   readonly documentation: Readonly<Record<string, string>>;
   readonly paymentDeadlineSeconds: number;

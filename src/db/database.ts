@@ -5,6 +5,7 @@ import type { HorizonCursorsTable } from './horizon-cursors.table.ts';
 import type { OutboxTable } from './outbox.table.ts';
 import type { PartitionOffsetsTable } from './partition-offsets.table.ts';
 import type { ReferenceRailsPayoutsTable } from './reference-rails.table.ts';
+import type { RpcCursorsTable } from './rpc-cursors.table.ts';
 import type { RefusedMessagesTable } from './refused-messages.table.ts';
 import type { Sep10ChallengesTable } from './sep10-challenges.table.ts';
 import type { TransactionEventsTable } from './transaction-events.table.ts';
@@ -22,6 +23,7 @@ export interface Database extends CustomerTables {
   customers: CustomersTable;
   horizon_cursors: HorizonCursorsTable;
   horizon_contacts: HorizonContactsTable;
+  rpc_cursors: RpcCursorsTable;
   unmatched_payments: UnmatchedPaymentsTable;
   sep10_challenges: Sep10ChallengesTable;
   reference_rails_payouts: ReferenceRailsPayoutsTable;

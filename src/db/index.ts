@@ -22,6 +22,7 @@ export { OUTBOX_STATES } from './outbox.table.ts';
 export type { NewOutboxRow, OutboxRow, OutboxRowUpdate, OutboxState, OutboxTable } from './outbox.table.ts';
 export type { CustomerRow, CustomerRowUpdate, CustomersTable, NewCustomerRow } from './customers.table.ts';
 export type { HorizonCursorRow, HorizonCursorsTable, NewHorizonCursorRow } from './horizon-cursors.table.ts';
+export type { NewRpcCursorRow, RpcCursorRow, RpcCursorsTable } from './rpc-cursors.table.ts';
 export type {
   NewUnmatchedPaymentRow,
   UnmatchedPaymentRow,
@@ -32,6 +33,7 @@ export type {
 export { claimDue, insertEffects, markDone, markFailed } from './outbox.repository.ts';
 export type { ClaimOptions, NewOutboxEffect } from './outbox.repository.ts';
 export { getCursor, saveCursor } from './horizon-cursors.repository.ts';
+export { getRpcCursor, saveRpcCursor } from './rpc-cursors.repository.ts';
 export {
   findUnmatchedPayment,
   listUnmatchedPayments,

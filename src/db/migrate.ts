@@ -12,6 +12,7 @@ import * as dueWork from './migrations/2026-12-03-009-due-work.ts';
 import * as idempotencyKeys from './migrations/2026-12-03-010-idempotency-keys.ts';
 import * as uploadChunks from './migrations/2026-12-03-011-upload-chunks.ts';
 import * as watcherContact from './migrations/2026-12-03-012-watcher-contact.ts';
+import * as rpcCursors from './migrations/2026-12-03-013-rpc-cursors.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-010-idempotency-keys': idempotencyKeys,
   '2026-12-03-011-upload-chunks': uploadChunks,
   '2026-12-03-012-watcher-contact': watcherContact,
+  '2026-12-03-013-rpc-cursors': rpcCursors,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -15,8 +15,8 @@ import { joined, paymentRecords, type PaymentInput, type StoredPayment } from '.
 export interface DemoHorizon {
   url: string;
   addAccount(id: string): void;
-  /** Signs and "closes" a payment in the next ledger; open streams get it at once. Returns the tx hash. */
-  pay(input: PaymentInput): string;
+  /** Signs and "closes" a payment in the next ledger; open streams get it at once. Returns its records. */
+  pay(input: PaymentInput): StoredPayment;
   /** Resolves once someone streams `account`'s payments (the watcher is listening). */
   streaming(account: string): Promise<void>;
   close(): Promise<void>;
@@ -100,7 +100,7 @@ export async function startDemoHorizon(networkPassphrase: string): Promise<DemoH
       const payment = paymentRecords(input, { base, ledger, networkPassphrase, sequence: `${ledger}` });
       payments.push(payment);
       for (const stream of streams) pump(stream);
-      return String(payment.transaction.hash);
+      return payment;
     },
     streaming(account) {
       if ([...streams].some((s) => s.account === account)) return Promise.resolve();

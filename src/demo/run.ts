@@ -13,11 +13,14 @@ import { startCallbackReceiver, type CallbackReceiver } from './callback-receive
 import { freePort } from '../net/free-port.ts';
 import { demoConfigFile } from './setup.ts';
 import { startDemoHorizon, type DemoHorizon } from './fake-horizon.ts';
+import { startDemoRpc, type DemoRpc } from './fake-rpc.ts';
 import { connectSendingAnchor, registerExampleCustomers } from './sending-anchor.ts';
 import { followTransaction, formatTransition } from './trace.ts';
 
 export interface DemoOptions {
   print?: (line: string) => void;
+  /** Where the anchor reads payments: the fake Horizon (default) or a fake Stellar RPC. */
+  source?: 'horizon' | 'rpc';
   /** Give up after this long. Default 60 s. */
   timeoutMs?: number;
 }
@@ -29,11 +32,13 @@ const ASSET_CODE = 'USDC';
 export async function runDemo({
   print = console.log,
   timeoutMs = 60_000,
+  source = 'horizon',
 }: DemoOptions = {}): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const dir = await mkdtemp(join(tmpdir(), 'mooring-demo-'));
   const keys = { issuer: Keypair.random(), distribution: Keypair.random(), sender: Keypair.random() };
   let horizon: DemoHorizon | undefined;
+  let rpc: DemoRpc | undefined;
   let mooring: Mooring | undefined;
   let receiver: CallbackReceiver | undefined;
   try {
@@ -41,7 +46,11 @@ export async function runDemo({
     horizon.addAccount(keys.sender.publicKey());
     horizon.addAccount(keys.distribution.publicKey());
     const port = await freePort();
-    const file = demoConfigFile({ port, horizonUrl: horizon.url, keys, assetCode: ASSET_CODE });
+    if (source === 'rpc') rpc = await startDemoRpc(Networks.TESTNET);
+    const file = {
+      ...demoConfigFile({ port, horizonUrl: horizon.url, keys, assetCode: ASSET_CODE }),
+      ...(rpc && { stellar: { source: 'rpc', rpcUrl: rpc.url, rpcPollIntervalSeconds: 0.5 } }),
+    };
     await writeFile(join(dir, 'mooring.json'), JSON.stringify(file, null, 2));
     const config = await loadConfig({
       env: {
@@ -53,7 +62,11 @@ export async function runDemo({
       cwd: dir,
     });
     mooring = await startMooring(config, { log: createLogger('warn') });
-    print(`mooring (all roles) on ${mooring.url}, fake Horizon on ${horizon.url}, database in ${dir}`);
+    print(
+      `mooring (all roles) on ${mooring.url}, fake Horizon on ${horizon.url}` +
+        (rpc ? `, payments read from a fake Stellar RPC on ${rpc.url}` : '') +
+        `, database in ${dir}`,
+    );
     receiver = await startCallbackReceiver();
 
     const anchor = await connectSendingAnchor(config.homeDomain, keys.sender);
@@ -78,14 +91,17 @@ export async function runDemo({
       { deadline },
     );
     // Pay once the watcher listens, as a sender pays after reading the instructions.
-    await horizon.streaming(created.stellar_account_id!);
-    horizon.pay({
+    await (rpc ? rpc.polling() : horizon.streaming(created.stellar_account_id!));
+    const payment = {
       from: keys.sender,
       destination: created.stellar_account_id!,
       asset: new Asset(ASSET_CODE, keys.issuer.publicKey()),
       amount: AMOUNT,
       memo: Memo.hash(Buffer.from(created.stellar_memo!, 'base64').toString('hex')),
-    });
+    };
+    const paid = horizon.pay(payment);
+    // Over RPC the same signed payment shows as its asset contract's CAP-67 transfer event.
+    rpc?.record(paid, payment);
     const status = await following;
     const callbacks = await waitForCallback(receiver, status, deadline);
     const valid = receiver.validSignatures(anchor.toml.SIGNING_KEY!);
@@ -98,6 +114,7 @@ export async function runDemo({
     await receiver?.close().catch(() => {});
     await mooring?.close().catch(() => {});
     await horizon?.close().catch(() => {});
+    await rpc?.close().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -35,7 +35,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import type { EventBus } from '../bus/index.ts';
-import type { Database } from '../db/database.ts';
+import type { Database, Executor } from '../db/database.ts';
 import { getCursor, saveCursor } from '../db/horizon-cursors.repository.ts';
 import { acquireLease, holdsLease, releaseLease } from '../db/leases.repository.ts';
 import {
@@ -85,7 +85,19 @@ export interface PaymentWatcherOptions {
   onReconnect?: (account: string, info: Omit<ReconnectInfo, 'error'>) => void;
   /** Default: a real clock. */
   clock?: () => Date;
+  /** Where each account's cursor is kept. Default: Horizon's (`horizon_cursors`). */
+  cursors?: CursorStore;
+  /** Names the source in logs. Default `Horizon`. */
+  sourceName?: string;
 }
+
+/** The stored position of each watched account, in its source's format. */
+export interface CursorStore {
+  get(db: Executor, account: string): Promise<string | null>;
+  save(db: Executor, account: string, cursor: string, at: Date): Promise<void>;
+}
+
+const HORIZON_CURSORS: CursorStore = { get: getCursor, save: saveCursor };
 
 export interface PaymentWatcher {
   /** Accounts this instance holds the lease of and watches now. */
@@ -138,6 +150,8 @@ function watchAccount(
   const source = contact.source;
   const pageLimit = options.pageLimit ?? 200;
   const lease = `payments:${account}`;
+  const cursors = options.cursors ?? HORIZON_CURSORS;
+  const sourceName = options.sourceName ?? 'Horizon';
   const context = { account, holder };
 
   let stopped = false;
@@ -152,11 +166,11 @@ function watchAccount(
   async function commit(trx: Transaction<Database>, token: string): Promise<void> {
     const now = clock();
     if (!(await holdsLease(trx, lease, holder, now))) throw new LeaseLostError(lease, holder);
-    await saveCursor(trx, account, token, now);
+    await cursors.save(trx, account, token, now);
   }
 
   async function startCursor(): Promise<string> {
-    const stored = await getCursor(db, account);
+    const stored = await cursors.get(db, account);
     if (stored !== null) return stored;
     let start: string;
     if (options.startFrom === 'beginning') start = '0';
@@ -203,10 +217,11 @@ function watchAccount(
               // Horizon sends no keep-alives: a silence reconnect on a quiet account is routine. A failure
               // is logged once per outage (by `contact`), not once per retry.
               const about = { ...context, ...info };
-              if (info.cause === 'silence') log.debug?.(about, 'Horizon payment stream silent; reconnecting');
+              if (info.cause === 'silence')
+                log.debug?.(about, `${sourceName} payment stream silent; reconnecting`);
               else {
                 contact.failed(error);
-                log.debug?.(about, 'Horizon payment stream failed; reconnecting');
+                log.debug?.(about, `${sourceName} payment stream failed; reconnecting`);
               }
             },
           }),

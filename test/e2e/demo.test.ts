@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { runMooring } from '../helpers/process.ts';
 
-describe('mooring demo', () => {
+describe.each([{ args: ['demo'] }, { args: ['demo', '--source', 'rpc'] }])('mooring $args', ({ args }) => {
   it(
     'walks one transaction through to completed with signed callbacks, then exits 0',
     { timeout: 90_000 },
     async () => {
-      const { code, output } = await runMooring(['demo'], {});
+      const { code, output } = await runMooring(args, {});
       expect(code, output).toBe(0);
       const transitions = [...output.matchAll(/^ {2}(\w+)\s+← (\w+)/gm)].map(([, status, event]) => [
         status,

@@ -12,13 +12,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Asset, Memo, type Keypair } from '@stellar/stellar-sdk';
+import { Asset, Memo, Networks, type Keypair } from '@stellar/stellar-sdk';
 import type { Kysely } from 'kysely';
 import type { TransactionInput } from '../../machines/index.ts';
 import { createTransactionHost, type TransactionHost } from '../../src/actors/transaction-host.ts';
 import type { ConfigFile } from '../../src/config/index.ts';
 import type { Database } from '../../src/db/index.ts';
 import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
+import { startFakeStellarRpc, type FakeStellarRpc } from '../fakes/fake-stellar-rpc.ts';
 import type { BuiltTransaction } from '../fakes/horizon-records.ts';
 import { KEYS, testConfigFile } from '../helpers/app.ts';
 import { testDatabases, type TestDatabase } from '../helpers/database.ts';
@@ -66,6 +67,8 @@ export interface WorldProcess extends RunningProcess {
 export interface World {
   dir: string;
   horizon: FakeHorizon;
+  /** With `rpc`: the fake Stellar RPC the processes watch payments through. */
+  rpc: FakeStellarRpc | undefined;
   db: Kysely<Database>;
   /** Connection string of the world's fresh database. */
   databaseUrl: string;
@@ -91,6 +94,11 @@ export interface WorldOptions {
   config?: Partial<ConfigFile>;
   /** A sandbox.json to put in every process's data folder before it starts (shared JWT secret). */
   sandboxJson?: () => string | undefined;
+  /**
+   * Watch payments through a fake Stellar RPC (`stellar.source: 'rpc'`), fed by `pay`; `catchUpFromHorizon`
+   * also sets `stellar.horizonUrl` (the fake Horizon), for cursors older than RPC's retention.
+   */
+  rpc?: { catchUpFromHorizon?: boolean };
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
@@ -99,12 +107,14 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const processes: WorldProcess[] = [];
   const natsPrefix = uniqueTestName('e2e');
   let horizon: FakeHorizon | undefined;
+  let rpc: FakeStellarRpc | undefined;
   const close = async () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
     if (options.natsUrl !== undefined) {
       await deleteStreams(options.natsUrl, [`${natsPrefix}_events`]).catch(() => undefined);
     }
     await horizon?.close();
+    await rpc?.close();
     await opened.close();
     await rm(dir, { recursive: true, force: true });
   };
@@ -113,9 +123,23 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     horizon = await startFakeHorizon();
     horizon.addAccount(KEYS.acme.publicKey());
     horizon.addAccount(KEYS.distribution.publicKey());
+    if (options.rpc) {
+      rpc = await startFakeStellarRpc({
+        networkPassphrase: Networks.TESTNET,
+        latestLedger: horizon.latestLedger,
+      });
+    }
     const { jwtSecret: _sandbox, ...file } = testConfigFile({
       horizonUrl: horizon.url,
       callbacks: { allowLoopback: true },
+      ...(rpc && {
+        stellar: {
+          source: 'rpc' as const,
+          rpcUrl: rpc.url,
+          rpcPollIntervalSeconds: 0.2,
+          ...(options.rpc?.catchUpFromHorizon && { horizonUrl: horizon.url }),
+        },
+      }),
       ...options.config,
     });
     const configPath = join(dir, 'mooring.json');
@@ -124,6 +148,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const world: World = {
       dir,
       horizon,
+      rpc,
       db: opened.db,
       databaseUrl,
       configPath,
@@ -217,15 +242,25 @@ export async function createAwaitingTransactions(
   return created;
 }
 
-/** Pays `transaction` on the fake Horizon as its sending anchor would. */
-export function pay(horizon: FakeHorizon, transaction: AwaitingTransaction, from: Keypair = KEYS.acme) {
-  return horizon.appendPayment({
+/**
+ * Pays `transaction` on the fake Horizon as its sending anchor would; given a fake RPC too, the same signed
+ * transaction's transfer event appears there.
+ */
+export function pay(
+  horizon: FakeHorizon,
+  transaction: AwaitingTransaction,
+  from: Keypair = KEYS.acme,
+  rpc?: FakeStellarRpc,
+) {
+  const built = horizon.appendPayment({
     from,
     destination: KEYS.distribution.publicKey(),
     asset: USDC(),
     amount: transaction.amountIn,
     memo: Memo.hash(transaction.memoHex),
   });
+  rpc?.addTransaction(built);
+  return built;
 }
 
 /** The paging token of a one-payment transaction's payment operation. */

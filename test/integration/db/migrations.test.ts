@@ -15,6 +15,7 @@ const TABLES = [
   'partition_offsets',
   'reference_rails_payouts',
   'refused_messages',
+  'rpc_cursors',
   'sep10_challenges',
   'transaction_events',
   'transaction_state_counts',
