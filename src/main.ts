@@ -23,6 +23,7 @@ import { createRailsIntegration } from './integrations/rails-integration.ts';
 import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
 import {
   addDatabaseGauges,
+  addRetentionGapGauge,
   createMetrics,
   instrumentRails,
   recordCommit,
@@ -162,6 +163,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
       const watcherLog = log.child({ role: 'watcher' });
       const payments = configuredPaymentSource(config, watcherLog);
       paymentsReady = payments.ready;
+      if (metrics) addRetentionGapGauge(metrics, payments.retentionGaps);
       const watcher = startPaymentWatcher({
         db,
         bus,

@@ -1,6 +1,7 @@
 /** The callbacks through which the actor host and the watcher report to the metrics. */
 import type { Delivery } from '../bus/index.ts';
 import type { ReconnectInfo } from '../../streams/index.ts';
+import { Gauge } from 'prom-client';
 import type { MooringMetrics } from './registry.ts';
 
 export interface CommittedBatch {
@@ -41,4 +42,35 @@ export function watcherMetrics(metrics: MooringMetrics) {
       metrics.watcherReconnects.inc({ account, cause: info.cause });
     },
   };
+}
+
+/** What the Stellar RPC source reports of an account whose cursor fell out of RPC's window. */
+export interface RetentionGapReport {
+  account: string;
+  cursorLedger: number;
+  oldestLedger: number;
+  catchUp: 'horizon' | 'none';
+}
+
+/**
+ * `mooring_watcher_retention_gap_ledgers{account,catch_up}`: how many ledgers an account's cursor lies
+ * before RPC's oldest (read at scrape time; absent when there is no gap). `catch_up="none"` is an alert:
+ * nothing can fill it until an operator acts.
+ */
+export function addRetentionGapGauge(
+  metrics: MooringMetrics,
+  gaps: () => readonly RetentionGapReport[],
+): void {
+  new Gauge({
+    name: 'mooring_watcher_retention_gap_ledgers',
+    help: "Ledgers between an account's stored cursor and Stellar RPC's oldest retained ledger",
+    labelNames: ['account', 'catch_up'] as const,
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const gap of gaps()) {
+        this.set({ account: gap.account, catch_up: gap.catchUp }, gap.oldestLedger - gap.cursorLedger);
+      }
+    },
+  });
 }

@@ -26,6 +26,8 @@ export interface HorizonContactOptions {
   clock: () => Date;
   /** Contacts closer together than this are stored once. Default 10 s. */
   recordEveryMs?: number;
+  /** Names the source in the outage lines (`Stellar RPC` when payments come from RPC). Default `Horizon`. */
+  sourceName?: string;
 }
 
 export interface HorizonContact {
@@ -41,6 +43,7 @@ export function trackHorizonContact(
 ): HorizonContact {
   const { db, account, log, clock } = options;
   const recordEveryMs = options.recordEveryMs ?? 10_000;
+  const name = options.sourceName ?? 'Horizon';
   let outageSince: Date | null = null;
   let recordedAt = -Infinity;
 
@@ -49,7 +52,7 @@ export function trackHorizonContact(
     if (outageSince !== null) {
       log.info?.(
         { account, unreachableMs: now.getTime() - outageSince.getTime() },
-        'Horizon reachable again',
+        `${name} reachable again`,
       );
       outageSince = null;
     }
@@ -57,14 +60,14 @@ export function trackHorizonContact(
     recordedAt = now.getTime();
     recordHorizonContact(db, account, now).catch((error: unknown) => {
       recordedAt = -Infinity;
-      log.debug?.({ account, error: messageOf(error) }, 'could not store the Horizon contact');
+      log.debug?.({ account, error: messageOf(error) }, `could not store the ${name} contact`);
     });
   }
 
   function failed(error: unknown): void {
     if (outageSince !== null || answered(error)) return;
     outageSince = clock();
-    log.warn({ account, error: messageOf(error) }, 'Horizon unreachable; retrying with backoff');
+    log.warn({ account, error: messageOf(error) }, `${name} unreachable; retrying with backoff`);
   }
 
   const noted = <T>(input: () => ObservableInput<T>) =>

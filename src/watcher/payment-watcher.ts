@@ -146,12 +146,12 @@ function watchAccount(
 ): AccountWatcher {
   const { db, bus, log, backoff, silenceMs } = options;
   const clock = options.clock ?? (() => new Date());
-  const contact = trackHorizonContact(options.source, { db, account, log, clock });
+  const sourceName = options.sourceName ?? 'Horizon';
+  const contact = trackHorizonContact(options.source, { db, account, log, clock, sourceName });
   const source = contact.source;
   const pageLimit = options.pageLimit ?? 200;
   const lease = `payments:${account}`;
   const cursors = options.cursors ?? HORIZON_CURSORS;
-  const sourceName = options.sourceName ?? 'Horizon';
   const context = { account, holder };
 
   let stopped = false;

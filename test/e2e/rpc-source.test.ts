@@ -38,6 +38,9 @@ const natsUrl = natsUrlForTests();
 const DISTRIBUTION = KEYS.distribution.publicKey();
 const USDC = new Asset('USDC', KEYS.issuer.publicKey());
 
+/** Lets the test read /metrics. */
+const OPERATOR_TOKEN = 'operator-token-for-the-rpc-test-0123456789';
+
 describe.skipIf(!postgres || !natsUrl)('payments through Stellar RPC (Postgres + NATS)', () => {
   let world: World;
   let rpc: FakeStellarRpc;
@@ -64,7 +67,10 @@ describe.skipIf(!postgres || !natsUrl)('payments through Stellar RPC (Postgres +
 
   async function startServe() {
     port = await freePort();
-    serve = await world.start(`serve-${world.processes.length}`, ['serve'], { PORT: String(port) });
+    serve = await world.start(`serve-${world.processes.length}`, ['serve'], {
+      PORT: String(port),
+      OPERATOR_TOKEN,
+    });
     await waitForHttp(`http://127.0.0.1:${port}/health`, serve);
   }
 
@@ -155,7 +161,9 @@ describe.skipIf(!postgres || !natsUrl)('payments through Stellar RPC (Postgres +
     expect(await credited(txs[2]!)).toBeNull();
     rpc.setDown(false);
     expect(await waitCredited(txs[2]!, 'payment during the outage')).toBe(built.transaction.hash);
-    expect(serve!.output()).toContain('Stellar RPC payment stream failed; reconnecting');
+    // One line for the outage, one when it is over (not one per failed poll).
+    expect(serve!.output().split('Stellar RPC unreachable; retrying with backoff')).toHaveLength(2);
+    expect(serve!.output()).toContain('Stellar RPC reachable again');
   });
 
   it('a replayed page credits nothing twice and stores nothing as unmatched', async () => {
@@ -206,6 +214,14 @@ describe.skipIf(!postgres || !natsUrl)('payments through Stellar RPC (Postgres +
       error: 'not ready: payments unavailable',
     });
     expect(serve!.output()).toContain('older than Stellar RPC keeps');
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    expect(await metrics.text()).toMatch(
+      new RegExp(
+        `mooring_watcher_retention_gap_ledgers\\{account="${DISTRIBUTION}",catch_up="none"\\} [1-9]`,
+      ),
+    );
     expect(await credited(txs[3]!)).toBeNull();
     expect((await world.db.selectFrom('rpc_cursors').select('cursor').executeTakeFirstOrThrow()).cursor).toBe(
       stored,

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from '../../../src/bus/index.ts';
 import type { RailsIntegration } from '../../../src/integrations/rails-integration.ts';
-import { createMetrics, instrumentRails, recordCommit, watcherMetrics } from '../../../src/metrics/index.ts';
+import {
+  addRetentionGapGauge,
+  createMetrics,
+  instrumentRails,
+  recordCommit,
+  watcherMetrics,
+} from '../../../src/metrics/index.ts';
 
 const value = async (metrics: ReturnType<typeof createMetrics>, name: string, labels: object = {}) => {
   const metric = await metrics.registry.getSingleMetric(name)!.get();
@@ -67,6 +73,20 @@ describe('metrics hooks', () => {
     expect(await value(metrics, 'mooring_watcher_last_record_ledger_time_seconds', { account: 'GA' })).toBe(
       Date.parse('2026-12-03T12:00:05Z') / 1000,
     );
+  });
+
+  it('show each RPC retention gap while it lasts, in ledgers, with whether Horizon can fill it', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    let gaps = [
+      { account: 'GA', cursorLedger: 100, oldestLedger: 1_100, catchUp: 'none' as const },
+      { account: 'GB', cursorLedger: 500, oldestLedger: 1_100, catchUp: 'horizon' as const },
+    ];
+    addRetentionGapGauge(metrics, () => gaps);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('mooring_watcher_retention_gap_ledgers{account="GA",catch_up="none"} 1000');
+    expect(text).toContain('mooring_watcher_retention_gap_ledgers{account="GB",catch_up="horizon"} 600');
+    gaps = [];
+    expect(await metrics.registry.metrics()).not.toMatch(/mooring_watcher_retention_gap_ledgers\{/);
   });
 
   it('time rails calls and count those that throw, passing answers and errors through', async () => {
