@@ -18,9 +18,14 @@ export const CONFIG_FILE_NAMES = [
   'mooring.config.mjs',
 ];
 
+// SDF runs a public Stellar RPC on testnet only; on pubnet the operator names its provider.
 export const NETWORKS = {
-  testnet: { passphrase: Networks.TESTNET, horizonUrl: 'https://horizon-testnet.stellar.org' },
-  pubnet: { passphrase: Networks.PUBLIC, horizonUrl: 'https://horizon.stellar.org' },
+  testnet: {
+    passphrase: Networks.TESTNET,
+    horizonUrl: 'https://horizon-testnet.stellar.org',
+    rpcUrl: 'https://soroban-testnet.stellar.org',
+  },
+  pubnet: { passphrase: Networks.PUBLIC, horizonUrl: 'https://horizon.stellar.org', rpcUrl: null },
 } as const;
 
 export const DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS = 10;

@@ -89,7 +89,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const rails = resolveRails(file.rails);
   const paymentDeadlineSeconds = resolvePaymentDeadline(file.paymentDeadlineSeconds);
   const callbacks = resolveCallbacks(file.callbacks, network);
-  const stellar = resolveStellar(file.stellar, settings, horizonUrl);
+  const defaultRpcUrl = network === 'custom' ? null : NETWORKS[network].rpcUrl;
+  const stellar = resolveStellar(file.stellar, settings, horizonUrl, defaultRpcUrl);
 
   const secrets = await fillFromSandbox(
     {

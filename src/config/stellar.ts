@@ -1,6 +1,7 @@
 /**
  * `stellar`: where payments are read from. `source: 'horizon'` (the default) follows Horizon's payments;
- * `source: 'rpc'` polls Stellar RPC's `getEvents` for CAP-67 transfer events and needs `rpcUrl`. The
+ * `source: 'rpc'` polls Stellar RPC's `getEvents` for CAP-67 transfer events at `rpcUrl` (on testnet, SDF's
+ * public RPC by default; on pubnet it must be given). The
  * Horizon of the payment source is `stellar.horizonUrl`, else `horizonUrl`; with `rpc`, a Horizon is used
  * only when `stellar.horizonUrl` names one, to catch up a cursor older than RPC's retention window.
  */
@@ -14,9 +15,11 @@ export function resolveStellar(
   file: ConfigFile['stellar'],
   settings: { paymentSource?: Sourced<'horizon' | 'rpc'>; rpcUrl?: Sourced<string> },
   horizonUrl: string,
+  /** The network's public RPC, if it has one (testnet). */
+  defaultRpcUrl: string | null,
 ): StellarConfig {
   const source = settings.paymentSource?.value ?? 'horizon';
-  const rpcUrl = settings.rpcUrl?.value ?? null;
+  const rpcUrl = settings.rpcUrl?.value ?? (source === 'rpc' ? defaultRpcUrl : null);
   if (source === 'rpc' && rpcUrl === null) {
     throw new ConfigError(
       settings.paymentSource?.where ?? fileKey(['stellar', 'source']),

@@ -21,9 +21,20 @@ describe('stellar (payment source)', () => {
     });
   });
 
-  it('rpc needs an RPC URL, from the file or STELLAR_RPC_URL', async () => {
-    await expect(load({ source: 'rpc' })).rejects.toThrow(ConfigError);
-    await expect(load({ source: 'rpc' })).rejects.toThrow(/stellar\.source.*STELLAR_RPC_URL/);
+  it("rpc reads SDF's public RPC on testnet unless told otherwise; pubnet needs an RPC URL", async () => {
+    expect((await load({ source: 'rpc' })).stellar).toMatchObject({
+      source: 'rpc',
+      rpcUrl: 'https://soroban-testnet.stellar.org',
+    });
+    const cwd = await tempDir();
+    const path = await writeJson(cwd, 'config.json', {
+      ...fullConfig(),
+      network: 'pubnet',
+      stellar: { source: 'rpc' },
+    });
+    const pubnet = loadConfig({ cwd, env: { MOORING_CONFIG: path } });
+    await expect(pubnet).rejects.toThrow(ConfigError);
+    await expect(pubnet).rejects.toThrow(/stellar\.source.*STELLAR_RPC_URL/);
     expect((await load({ source: 'rpc' }, { STELLAR_RPC_URL: 'http://127.0.0.1:8000/' })).stellar).toEqual({
       source: 'rpc',
       rpcUrl: 'http://127.0.0.1:8000',
