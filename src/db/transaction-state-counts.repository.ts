@@ -61,12 +61,21 @@ export interface StateCount {
 
 /** How many transactions are in each (status, state value) with any; a few dozen rows whatever the table. */
 export async function readStateCounts(db: Executor): Promise<StateCount[]> {
-  const rows = await db
+  return stateCountsOf(await stateCountsQuery(db).execute());
+}
+
+/** The counts as a query builder (to read them in one snapshot with something else); `n` as text. */
+export function stateCountsQuery(db: Executor) {
+  return db
     .selectFrom('transaction_state_counts')
-    .select(['status', 'state_value', (eb) => eb.fn.sum<string>('n').as('n')])
+    .select(['status', 'state_value', sql<string>`sum(n)::text`.as('n')])
     .groupBy(['status', 'state_value'])
-    .having((eb) => eb.fn.sum('n'), '<>', 0)
-    .execute();
+    .having((eb) => eb.fn.sum('n'), '<>', 0);
+}
+
+type StateCountRow = Awaited<ReturnType<ReturnType<typeof stateCountsQuery>['execute']>>[number];
+
+export function stateCountsOf(rows: readonly StateCountRow[]): StateCount[] {
   return rows.map((row) => ({ status: row.status, stateValue: row.state_value, n: Number(row.n) }));
 }
 

@@ -1,9 +1,10 @@
 // What the machine viewer reads from the database: per-state counts, the event log as transitions, and one
 // transaction with its path. Plain kysely over the read model, the same on PostgreSQL and PGlite. Read-only.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { acceptedEventTypes, restore, type PersistedTransaction } from '../../machines/index.ts';
 import type { Database, TransactionEventRow } from '../db/index.ts';
-import { readStateCounts } from '../db/transaction-state-counts.repository.ts';
+import { readTogether } from '../db/read-together.ts';
+import { stateCountsOf, stateCountsQuery } from '../db/transaction-state-counts.repository.ts';
 import type { ViewerCounts, ViewerEvent, ViewerMachine, ViewerTransaction, ViewerTransition } from './api.ts';
 import { viewerMachine } from './machines.ts';
 import { activeStates, asStateValue, leafStateId, type StateValue } from './state-ids.ts';
@@ -28,14 +29,14 @@ const iso = (value: Date | string): string => (value instanceof Date ? value : n
 /** Transactions per state: a compound state counts those in any of its sub-states; every state is present. */
 export async function readCounts(db: Kysely<Database>, now: Date = new Date()): Promise<ViewerCounts> {
   const machine = countedMachine();
-  // The counts kept as transitions commit: a few dozen rows, however many transactions there are.
-  const [rows, latest] = await Promise.all([
-    readStateCounts(db),
-    db
-      .selectFrom('transaction_events')
-      .select((eb) => eb.fn.max('id').as('latest'))
-      .executeTakeFirst(),
+  // The counts kept as transitions commit: a few dozen rows, however many transactions there are. Read in
+  // one statement with the newest event id, so both come from one snapshot: counts older than the id they
+  // claim to include would never be corrected by a live stream that starts from that id.
+  const [countRows, [latest]] = await readTogether(db, [
+    stateCountsQuery(db),
+    db.selectFrom('transaction_events').select(sql<string | null>`max(id)::text`.as('latest')),
   ]);
+  const rows = stateCountsOf(countRows);
   const counts: Record<string, number> = Object.fromEntries(machine.states.map((s) => [s.id, 0]));
   let total = 0;
   for (const row of rows) {

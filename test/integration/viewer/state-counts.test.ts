@@ -3,7 +3,7 @@
  * creates, sub-states, refusals and lost version races they equal a count of the rows; the migration
  * counts the rows already there; and two commits open at once never wait on each other's counter rows.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type KyselyPlugin } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransactionInput } from '../../../machines/index.ts';
 import { EventRejectedError } from '../../../src/actors/errors.ts';
@@ -14,6 +14,7 @@ import { toJson } from '../../../src/db/columns.ts';
 import type { Database } from '../../../src/db/database.ts';
 import * as dueWork from '../../../src/db/migrations/2026-12-03-009-due-work.ts';
 import { readStateCounts } from '../../../src/db/transaction-state-counts.repository.ts';
+import { readCounts } from '../../../src/viewer/read-model.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
 import { transactionRow } from '../db/fixtures.ts';
@@ -91,6 +92,30 @@ describe.each(testDatabases())('transaction state counts on $name', (database) =
       'pending_receiver {"pending_receiver":"ready"} 1',
       'pending_sender "pending_sender" 1',
     ]);
+  });
+
+  it('are read with the newest event id in one statement: one snapshot, never counts older than the id', async () => {
+    await waiting();
+    // A live stream starts from the id the counts claim to include: read apart, a commit landing between the
+    // two reads would leave counts that no later transition corrects.
+    let statements = 0;
+    // Called once per statement executed (transformQuery would also see the subqueries being built).
+    const counting: KyselyPlugin = {
+      transformQuery: (args) => args.node,
+      transformResult: async (args) => {
+        statements += 1;
+        return args.result;
+      },
+    };
+    const counts = await readCounts(t.db.withPlugin(counting));
+    expect(statements).toBe(1);
+    expect(counts.total).toBe(1);
+    expect(counts.counts['transaction.pending_sender']).toBe(1);
+    const newest = await t.db
+      .selectFrom('transaction_events')
+      .select(sql<string>`max(id)::text`.as('id'))
+      .executeTakeFirstOrThrow();
+    expect(counts.latestEventId).toBe(newest.id);
   });
 });
 
