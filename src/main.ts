@@ -6,6 +6,7 @@ import { startActorHost, type ActorHost } from './actors/actor-host.ts';
 import { createTransactionCommands } from './actors/commands.ts';
 import { createCustomerActors } from './actors/customer-actors.ts';
 import { createCustomerCommands } from './actors/customer-commands.ts';
+import { createQuoteCommands } from './actors/quote-commands.ts';
 import { createBus, type EventBus } from './bus/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type OpenDatabaseOptions } from './db/index.ts';
@@ -236,6 +237,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         ...httpPorts(db, config),
         commands: createTransactionCommands(bus, { timeoutMs }),
         customerCommands: createCustomerCommands(bus, { timeoutMs }),
+        quoteCommands: createQuoteCommands(bus, { timeoutMs }),
         horizon: createHorizonAccounts(config.horizonUrl),
         readiness: {
           bus: () => bus.ready(),

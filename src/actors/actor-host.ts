@@ -29,6 +29,7 @@ import { outageLog } from '../outage-log.ts';
 import { partitionOf, type Delivery, type EventBus } from '../bus/index.ts';
 import { OwnershipLostError, VersionConflictError } from './errors.ts';
 import { parseAddress, transactionAddress } from './messages.ts';
+import { createQuoteActors } from './quote-actors.ts';
 import { startOwnership, type Ownership } from './ownership.ts';
 import {
   applyTransactionBatch,
@@ -59,6 +60,8 @@ export interface ActorHostOptions {
   transactions: Omit<TransactionBatchDeps, 'cached' | 'clock'>;
   /** Customer actors; without them a customer message is refused. */
   customers?: ActorKind;
+  /** SEP-38 quote actors; default the built-in ones (they need nothing but the database). */
+  quotes?: ActorKind;
   log: HostLog;
   /** Unique per process. Default `hostname:pid:random`. */
   holder?: string;
@@ -119,6 +122,7 @@ class HostStoppedError extends Error {
 export function startActorHost(options: ActorHostOptions): ActorHost {
   const { db, bus, log } = options;
   const clock = options.clock ?? (() => new Date());
+  const quoteActors = options.quotes ?? createQuoteActors();
   const holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const maxBatch = options.maxBatch ?? 1000;
   const maxPerPartition = Math.min(options.maxPerPartition ?? 500, maxBatch);
@@ -388,6 +392,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
     const effectKinds = new Set<string>();
     const transactions: { index: number; item: TransactionItem }[] = [];
     const customers: { index: number; delivery: Delivery; address: string }[] = [];
+    const quotes: { index: number; delivery: Delivery; address: string }[] = [];
     const refused: { index: number; delivery: Delivery; reason: string }[] = [];
     deliveries.forEach((delivery, index) => {
       if (delivery.malformed !== undefined) {
@@ -407,6 +412,8 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
         });
       } else if (address?.kind === 'customer' && options.customers) {
         customers.push({ index, delivery, address: delivery.message.to });
+      } else if (address?.kind === 'quote') {
+        quotes.push({ index, delivery, address: delivery.message.to });
       } else {
         refused.push({ index, delivery, reason: `no actor at ${delivery.message.to}` });
       }
@@ -425,6 +432,11 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
     if (customers.length > 0) {
       const result = await options.customers!.apply(trx, customers);
       customers.forEach((c, i) => (answers[c.index] = result.answers[i]));
+      for (const kind of result.effectKinds) effectKinds.add(kind);
+    }
+    if (quotes.length > 0) {
+      const result = await quoteActors.apply(trx, quotes);
+      quotes.forEach((q, i) => (answers[q.index] = result.answers[i]));
       for (const kind of result.effectKinds) effectKinds.add(kind);
     }
     if (refused.length > 0) {

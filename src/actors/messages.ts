@@ -21,7 +21,9 @@ export type { Idempotency };
 // Addresses
 
 export type ActorAddress =
-  { kind: 'transaction'; id: string } | { kind: 'customer'; account: string; memo: string | null };
+  | { kind: 'transaction'; id: string }
+  | { kind: 'customer'; account: string; memo: string | null }
+  | { kind: 'quote'; id: string };
 
 /** `transaction:<id>`: one transaction actor. */
 export function transactionAddress(id: string): string {
@@ -36,6 +38,11 @@ export function customerAddress(account: string, memo: string | null): string {
   return `customer:${account}:${memo ?? ''}`;
 }
 
+/** `quote:<id>`: one firm SEP-38 quote. */
+export function quoteAddress(id: string): string {
+  return `quote:${id}`;
+}
+
 /** The actor an address names, or null for an address no host knows. */
 export function parseAddress(address: string): ActorAddress | null {
   if (address.startsWith('transaction:')) {
@@ -48,6 +55,10 @@ export function parseAddress(address: string): ActorAddress | null {
     if (colon <= 0) return null;
     const memo = rest.slice(colon + 1);
     return { kind: 'customer', account: rest.slice(0, colon), memo: memo === '' ? null : memo };
+  }
+  if (address.startsWith('quote:')) {
+    const id = address.slice('quote:'.length);
+    return id === '' ? null : { kind: 'quote', id };
   }
   return null;
 }
@@ -316,4 +327,54 @@ const customerMessage = Compile(CustomerMessageSchema);
 
 export function isCustomerMessage(body: unknown): body is CustomerMessageBody {
   return customerMessage.Check(body);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Quote messages
+
+const Text = Type.String();
+const OptionalText = Type.Union([Type.String(), Type.Null()]);
+
+/** A firm quote as `POST /quote` priced it; the actor stores it under its address's id. */
+export const QuoteMessageSchema = Type.Object({
+  type: Type.Literal('create'),
+  quote: Type.Object({
+    account: Text,
+    memo: OptionalText,
+    context: Text,
+    sellAsset: Text,
+    sellAmount: Text,
+    sellDeliveryMethod: OptionalText,
+    buyAsset: Text,
+    buyAmount: Text,
+    buyDeliveryMethod: OptionalText,
+    countryCode: OptionalText,
+    price: Text,
+    totalPrice: Text,
+    fee: Type.Object({
+      total: Text,
+      asset: Text,
+      details: Type.Optional(
+        Type.Array(Type.Object({ name: Text, description: Type.Optional(Text), amount: Text })),
+      ),
+    }),
+    expiresAt: Text,
+    createdAt: Text,
+  }),
+});
+export type QuoteMessageBody = Static<typeof QuoteMessageSchema>;
+
+export type QuoteReply =
+  | {
+      outcome: 'applied';
+      quoteId: string;
+      /** False when the quote existed already (a repeated create changes nothing). */
+      created: boolean;
+    }
+  | { outcome: 'refused'; code: 'malformed' | 'exists'; reason: string };
+
+const quoteMessage = Compile(QuoteMessageSchema);
+
+export function isQuoteMessage(body: unknown): body is QuoteMessageBody {
+  return quoteMessage.Check(body);
 }

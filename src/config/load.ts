@@ -43,6 +43,7 @@ import {
   resolveRails,
   resolveSendingAnchors,
   resolveSep12,
+  resolveSep38,
 } from './resolve.ts';
 import { resolveStellar } from './stellar.ts';
 import { fillFromSandbox, isSandbox } from './sandbox.ts';
@@ -120,6 +121,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         'of localhost and 127.0.0.1 — only for a sending anchor on this machine, never on a shared host',
     );
   }
+  const sep38 = resolveSep38(file.sep38, secrets.assets, sandbox);
   const watcher = resolveWatcher(file.watcher);
   const operatorToken = settings.operatorToken?.value;
   if (operatorToken !== undefined && operatorToken.length < MIN_OPERATOR_TOKEN_LENGTH) {
@@ -152,6 +154,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     jwtSecret: secrets.jwtSecret,
     assets: secrets.assets,
     sep12,
+    sep38,
     sendingAnchors,
     allowAnySendingAnchor,
     rails,

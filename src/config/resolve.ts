@@ -18,6 +18,10 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_PAYMENT_DEADLINE_SECONDS,
   DEFAULT_PAYOUT_DELAY_SECONDS,
+  DEFAULT_QUOTE_EXPIRY_SECONDS,
+  DEFAULT_OFF_CHAIN_DECIMALS,
+  SANDBOX_QUOTE_CURRENCY,
+  SANDBOX_QUOTE_FEE_PERCENT,
   DEFAULT_RAILS_TIMEOUT_SECONDS,
   DEFAULT_SEP12,
   DEFAULT_SEP31,
@@ -41,6 +45,9 @@ import type {
   SendingAnchorConfig,
   Sep12Config,
   Sep31AssetConfig,
+  Sep38Config,
+  Sep38OffChainAsset,
+  Sep38Rate,
 } from './types.ts';
 
 type Path = (string | number)[];
@@ -236,4 +243,121 @@ export function resolveCallbacks(
     );
   }
   return { allowLoopback };
+}
+
+const ISO4217_ASSET = /^iso4217:[A-Z]{3}$/;
+const COUNTRY_CODE = /^[A-Z]{2}(-[A-Z0-9]{1,3})?$/;
+
+/** The SEP-38 id of a configured Stellar asset: `stellar:CODE:ISSUER`. */
+export function sep38StellarAsset(asset: Pick<AssetConfig, 'code' | 'issuer'>): string {
+  return `stellar:${asset.code}:${asset.issuer}`;
+}
+
+/**
+ * SEP-38 quotes. Checked against the resolved assets, so it runs after sandbox mode filled them in. With no
+ * `sep38` in the file, a sandbox quotes every asset against US dollars (paid out by the assets' SEP-31
+ * funding methods) and anything else quotes nothing.
+ */
+export function resolveSep38(
+  sep38: ConfigFile['sep38'],
+  assets: readonly AssetConfig[],
+  sandbox: boolean,
+): Sep38Config {
+  if (sep38 === undefined) return sandbox ? sandboxSep38(assets) : emptySep38();
+  const offChainAssets = (sep38.offChainAssets ?? []).map((entry, index): Sep38OffChainAsset => {
+    const at = (...key: (string | number)[]) => fileKey(['sep38', 'offChainAssets', index, ...key]);
+    if (!ISO4217_ASSET.test(entry.asset)) {
+      throw new ConfigError(
+        at('asset'),
+        `must be an ISO 4217 asset id like "iso4217:USD" (got ${show(entry.asset)})`,
+      );
+    }
+    for (const [i, code] of (entry.countryCodes ?? []).entries()) {
+      if (!COUNTRY_CODE.test(code)) {
+        throw new ConfigError(
+          at('countryCodes', i),
+          `must be an ISO 3166 country code like "US" (got ${show(code)})`,
+        );
+      }
+    }
+    const methods = (list: typeof entry.buyDeliveryMethods) =>
+      (list ?? []).map((method) => ({
+        name: method.name.trim(),
+        description: method.description ?? method.name,
+      }));
+    return {
+      asset: entry.asset,
+      significantDecimals: entry.significantDecimals ?? DEFAULT_OFF_CHAIN_DECIMALS,
+      countryCodes: entry.countryCodes ?? [],
+      sellDeliveryMethods: methods(entry.sellDeliveryMethods),
+      buyDeliveryMethods: methods(entry.buyDeliveryMethods),
+    };
+  });
+  const known = new Set([...assets.map(sep38StellarAsset), ...offChainAssets.map((entry) => entry.asset)]);
+  if (known.size !== assets.length + offChainAssets.length) {
+    throw new ConfigError(fileKey(['sep38', 'offChainAssets']), 'must not list an asset twice');
+  }
+  const pairs = new Set<string>();
+  const rates = (sep38.rates ?? []).map((rate, index): Sep38Rate => {
+    const at = (key: string) => fileKey(['sep38', 'rates', index, key]);
+    for (const key of ['sellAsset', 'buyAsset'] as const) {
+      if (!known.has(rate[key])) {
+        throw new ConfigError(
+          at(key),
+          `must be a configured asset ("stellar:CODE:ISSUER") or one of sep38.offChainAssets (got ${show(rate[key])})`,
+        );
+      }
+    }
+    if (rate.sellAsset === rate.buyAsset) throw new ConfigError(at('buyAsset'), 'must differ from sellAsset');
+    const pair = `${rate.sellAsset} ${rate.buyAsset}`;
+    if (pairs.has(pair)) throw new ConfigError(at('buyAsset'), `repeats the pair ${pair}`);
+    pairs.add(pair);
+    const price = checkAmount(rate.price, at('price'));
+    if (toStroops(price) === 0n) throw new ConfigError(at('price'), 'must be more than zero');
+    const feePercent = rate.feePercent === undefined ? '0' : checkPercent(rate.feePercent, at('feePercent'));
+    if (toStroops(feePercent) >= toStroops('100'))
+      throw new ConfigError(at('feePercent'), 'must be less than 100');
+    return {
+      sellAsset: rate.sellAsset,
+      buyAsset: rate.buyAsset,
+      price,
+      feeFixed: rate.feeFixed === undefined ? '0' : checkAmount(rate.feeFixed, at('feeFixed')),
+      feePercent,
+    };
+  });
+  return {
+    quoteExpirySeconds:
+      sep38.quoteExpirySeconds === undefined
+        ? DEFAULT_QUOTE_EXPIRY_SECONDS
+        : checkPositiveSeconds(sep38.quoteExpirySeconds, fileKey(['sep38', 'quoteExpirySeconds'])),
+    offChainAssets,
+    rates,
+  };
+}
+
+function emptySep38(): Sep38Config {
+  return { quoteExpirySeconds: DEFAULT_QUOTE_EXPIRY_SECONDS, offChainAssets: [], rates: [] };
+}
+
+function sandboxSep38(assets: readonly AssetConfig[]): Sep38Config {
+  const methods = [...new Set(assets.flatMap((asset) => asset.sep31.fundingMethods))];
+  return {
+    quoteExpirySeconds: DEFAULT_QUOTE_EXPIRY_SECONDS,
+    offChainAssets: [
+      {
+        asset: SANDBOX_QUOTE_CURRENCY,
+        significantDecimals: DEFAULT_OFF_CHAIN_DECIMALS,
+        countryCodes: ['US'],
+        sellDeliveryMethods: [],
+        buyDeliveryMethods: methods.map((name) => ({ name, description: `Paid out by ${name}` })),
+      },
+    ],
+    rates: assets.map((asset) => ({
+      sellAsset: sep38StellarAsset(asset),
+      buyAsset: SANDBOX_QUOTE_CURRENCY,
+      price: '1',
+      feeFixed: '0',
+      feePercent: SANDBOX_QUOTE_FEE_PERCENT,
+    })),
+  };
 }

@@ -51,6 +51,55 @@ export const AssetSchema = Type.Object(
   { additionalProperties: false, expected: 'an object' },
 );
 
+const Sep38DeliveryMethodSchema = Type.Object(
+  { name: Text, description: Type.Optional(Type.String({ expected: 'a string' })) },
+  { additionalProperties: false, expected: 'an object with a name and a description' },
+);
+const Sep38DeliveryMethods = Type.Array(Sep38DeliveryMethodSchema, {
+  expected: 'a list of delivery methods, e.g. [{"name": "WIRE", "description": "Bank wire"}]',
+});
+
+export const Sep38Schema = Type.Object(
+  {
+    quoteExpirySeconds: Type.Optional(Seconds),
+    offChainAssets: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            asset: Type.String({ expected: 'an ISO 4217 asset id, e.g. "iso4217:USD"' }),
+            significantDecimals: Type.Optional(
+              Type.Integer({ minimum: 0, maximum: 7, expected: 'an integer 0-7' }),
+            ),
+            countryCodes: Type.Optional(
+              Type.Array(Text, { expected: 'a list of country codes, e.g. ["US"]' }),
+            ),
+            sellDeliveryMethods: Type.Optional(Sep38DeliveryMethods),
+            buyDeliveryMethods: Type.Optional(Sep38DeliveryMethods),
+          },
+          { additionalProperties: false, expected: 'an object' },
+        ),
+        { expected: 'a list of off-chain assets' },
+      ),
+    ),
+    rates: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            sellAsset: Type.String({ expected: 'a SEP-38 asset id, e.g. "stellar:USDC:G..."' }),
+            buyAsset: Type.String({ expected: 'a SEP-38 asset id, e.g. "iso4217:USD"' }),
+            price: Decimal,
+            feeFixed: Type.Optional(Decimal),
+            feePercent: Type.Optional(Decimal),
+          },
+          { additionalProperties: false, expected: 'an object' },
+        ),
+        { expected: 'a list of rates' },
+      ),
+    ),
+  },
+  { additionalProperties: false, expected: 'an object' },
+);
+
 export const Sep12TypeSchema = Type.Object(
   {
     description: Type.Optional(Type.String({ expected: 'a string' })),
@@ -151,6 +200,7 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false, expected: 'an object' },
       ),
     ),
+    sep38: Type.Optional(Sep38Schema),
     sendingAnchors: Type.Optional(Type.Array(SendingAnchorSchema, { expected: 'a list of sending anchors' })),
     rails: Type.Optional(
       Type.Object(

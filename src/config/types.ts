@@ -43,6 +43,44 @@ export interface Sep12Config {
   readonly uploads: Sep12UploadsConfig;
 }
 
+/** A SEP-38 delivery method of an off-chain asset (`/info`'s `sell_delivery_methods` / `buy_delivery_methods`). */
+export interface Sep38DeliveryMethod {
+  readonly name: string;
+  readonly description: string;
+}
+
+/** An off-chain asset SEP-38 quotes in, e.g. `iso4217:USD`. */
+export interface Sep38OffChainAsset {
+  /** `iso4217:XXX`. */
+  readonly asset: string;
+  readonly significantDecimals: number;
+  /** ISO 3166-1 alpha-2 or 3166-2 codes; empty: not listed. */
+  readonly countryCodes: readonly string[];
+  /** How the anchor can take this asset from the client (empty: not listed). */
+  readonly sellDeliveryMethods: readonly Sep38DeliveryMethod[];
+  /** How the anchor can deliver this asset (for SEP-31, the receiver's payout rails). */
+  readonly buyDeliveryMethods: readonly Sep38DeliveryMethod[];
+}
+
+/** A fixed rate of the reference rates integration: one direction of one pair. */
+export interface Sep38Rate {
+  /** SEP-38 asset ids: `stellar:CODE:ISSUER` (a configured asset) or `iso4217:XXX` (an off-chain asset). */
+  readonly sellAsset: string;
+  readonly buyAsset: string;
+  /** Units of the sell asset per unit of the buy asset, spread included (decimal string). */
+  readonly price: string;
+  /** The fee in the sell asset: fixed plus percent of the sell amount (decimal strings). */
+  readonly feeFixed: string;
+  readonly feePercent: string;
+}
+
+export interface Sep38Config {
+  /** A firm quote expires this long after it was given. */
+  readonly quoteExpirySeconds: number;
+  readonly offChainAssets: readonly Sep38OffChainAsset[];
+  readonly rates: readonly Sep38Rate[];
+}
+
 /** Caps on the files of `PUT /customer`; over one, the request is a 413 and nothing of it is kept. */
 export interface Sep12UploadsConfig {
   /** One file. */
@@ -173,6 +211,8 @@ export interface Config {
   readonly jwtSecret: string;
   readonly assets: readonly AssetConfig[];
   readonly sep12: Sep12Config;
+  /** SEP-38 quotes (the reference rates integration); no rates: no quotes offered. */
+  readonly sep38: Sep38Config;
   readonly sendingAnchors: readonly SendingAnchorConfig[];
   /** True only in sandbox mode with no `sendingAnchors`: any SEP-10 authenticated account may send. */
   readonly allowAnySendingAnchor: boolean;

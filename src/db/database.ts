@@ -4,6 +4,7 @@ import type { HorizonContactsTable } from './horizon-contacts.table.ts';
 import type { HorizonCursorsTable } from './horizon-cursors.table.ts';
 import type { OutboxTable } from './outbox.table.ts';
 import type { PartitionOffsetsTable } from './partition-offsets.table.ts';
+import type { QuotesTable } from './quotes.table.ts';
 import type { ReferenceRailsPayoutsTable } from './reference-rails.table.ts';
 import type { RpcCursorsTable } from './rpc-cursors.table.ts';
 import type { RefusedMessagesTable } from './refused-messages.table.ts';
@@ -32,6 +33,7 @@ export interface Database extends CustomerTables {
   refused_messages: RefusedMessagesTable;
   uploads: UploadsTable;
   upload_chunks: UploadChunksTable;
+  quotes: QuotesTable;
 }
 
 /** What repositories take: the database, or a transaction on it. */

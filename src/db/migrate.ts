@@ -13,6 +13,7 @@ import * as idempotencyKeys from './migrations/2026-12-03-010-idempotency-keys.t
 import * as uploadChunks from './migrations/2026-12-03-011-upload-chunks.ts';
 import * as watcherContact from './migrations/2026-12-03-012-watcher-contact.ts';
 import * as rpcCursors from './migrations/2026-12-03-013-rpc-cursors.ts';
+import * as quotes from './migrations/2026-12-03-014-quotes.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-011-upload-chunks': uploadChunks,
   '2026-12-03-012-watcher-contact': watcherContact,
   '2026-12-03-013-rpc-cursors': rpcCursors,
+  '2026-12-03-014-quotes': quotes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

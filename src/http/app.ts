@@ -8,6 +8,8 @@ import type { Server } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TransactionCommands } from '../actors/commands.ts';
 import type { CustomerCommands } from '../actors/customer-commands.ts';
+import type { QuoteCommands } from '../actors/quote-commands.ts';
+import type { RatesIntegration } from '../integrations/rates-integration.ts';
 import type { Config } from '../config/index.ts';
 import { clientErrorCode, errorBody, MooringError, unavailableError } from '../errors.ts';
 import type { HttpConfig } from '../config/index.ts';
@@ -17,6 +19,7 @@ import { sep1Routes } from './sep1.routes.ts';
 import { sep10Routes } from './sep10.routes.ts';
 import { sep12Routes } from './sep12.routes.ts';
 import { sep31Routes } from './sep31.routes.ts';
+import { sep38Routes } from './sep38.routes.ts';
 import { PATHS } from './urls.ts';
 import { applyEdgePolicies } from './edge.ts';
 import { registerRateLimits, type RateLimits } from './rate-limits.ts';
@@ -38,6 +41,10 @@ export interface AppDeps extends HttpPorts {
   commands: TransactionCommands;
   /** Changes to SEP-12 customers: commands to their actors, answered over the bus. */
   customerCommands: CustomerCommands;
+  /** Firm SEP-38 quotes: commands to their actors. Without it, `POST /sep38/quote` is not served. */
+  quoteCommands?: QuoteCommands;
+  /** SEP-38 prices; defaults to the reference rates (`sep38` in config). */
+  rates?: RatesIntegration;
   horizon: HorizonAccounts;
   /** The only clock of the HTTP layer: tests pass a fixed one. */
   clock?: () => Date;
@@ -135,7 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'Mooring: SEP-31 receiving anchor',
         version: '0.1.0',
-        description: 'SEP-1, SEP-10, SEP-12 and SEP-31 endpoints for sending anchors.',
+        description: 'SEP-1, SEP-10, SEP-12, SEP-31 and SEP-38 endpoints for sending anchors.',
       },
       components: { securitySchemes: { sep10: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
@@ -149,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register((instance) => sep10Routes(instance, routeDeps), { prefix: PATHS.auth });
   await app.register((instance) => sep31Routes(instance, routeDeps), { prefix: PATHS.sep31 });
   await app.register((instance) => sep12Routes(instance, routeDeps), { prefix: PATHS.sep12 });
+  await app.register((instance) => sep38Routes(instance, routeDeps), { prefix: PATHS.sep38 });
 
   // Operator tools
   await app.register((instance) => viewerRoutes(instance, routeDeps), { prefix: VIEWER_BASE });

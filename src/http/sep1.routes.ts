@@ -12,13 +12,14 @@ export const SEP1_VERSION = '2.7.0';
 
 type TomlConfig = Pick<
   Config,
-  'homeDomain' | 'network' | 'networkPassphrase' | 'signingKey' | 'assets' | 'documentation'
+  'homeDomain' | 'network' | 'networkPassphrase' | 'signingKey' | 'assets' | 'documentation' | 'sep38'
 >;
 
 /** The stellar.toml as an object (keys exactly as SEP-1 names them). */
 export function stellarTomlObject(config: TomlConfig): Record<string, unknown> {
   const urls = publicUrls(config);
-  const quotes = config.assets.some((asset) => asset.sep31.quotesSupported);
+  // Quotes are offered when SEP-31 says so for an asset, or the rates have a pair to quote.
+  const quotes = config.assets.some((asset) => asset.sep31.quotesSupported) || config.sep38.rates.length > 0;
   return {
     VERSION: SEP1_VERSION,
     NETWORK_PASSPHRASE: config.networkPassphrase,

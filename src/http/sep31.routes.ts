@@ -273,7 +273,7 @@ function identity(request: FastifyRequest): Sep10Identity {
 }
 
 /** Contracted in config (or sandbox open access), and accepted by the integration. */
-async function isSendingAnchor(
+export async function isSendingAnchor(
   config: Pick<Config, 'sendingAnchors' | 'allowAnySendingAnchor'>,
   integration: Sep31Integration,
   caller: Sep10Identity,

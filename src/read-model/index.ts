@@ -10,6 +10,7 @@ import { challengeStore, type ChallengeStore } from '../sep10/challenges.ts';
 import { createUploadStore, type UploadStore } from '../storage/uploads.ts';
 import { viewerQueries, type ViewerQueries } from '../viewer/read-model.ts';
 import { customerQueries, type CustomerQueries } from './customers.ts';
+import { quoteQueries, type QuoteQueries } from './quotes.ts';
 import { transactionQueries, type TransactionQueries } from './transactions.ts';
 
 export interface HttpPorts {
@@ -17,6 +18,8 @@ export interface HttpPorts {
   queries: TransactionQueries;
   /** Reads of the customers' read model. */
   customerQueries: CustomerQueries;
+  /** Reads of the firm SEP-38 quotes. */
+  quoteQueries: QuoteQueries;
   /** Reads behind the machine viewer. */
   viewerQueries: ViewerQueries;
   challenges: ChallengeStore;
@@ -34,6 +37,7 @@ export function httpPorts(
   return {
     queries: transactionQueries(db),
     customerQueries: customerQueries(db, { sep12: config.sep12, ...clock }),
+    quoteQueries: quoteQueries(db),
     viewerQueries: viewerQueries(db),
     challenges: challengeStore(db),
     uploads: createUploadStore(db, clock),

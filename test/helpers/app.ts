@@ -8,6 +8,7 @@ import { startActorHost, type ActorHost } from '../../src/actors/actor-host.ts';
 import { createTransactionCommands } from '../../src/actors/commands.ts';
 import { createCustomerActors } from '../../src/actors/customer-actors.ts';
 import { createCustomerCommands } from '../../src/actors/customer-commands.ts';
+import { createQuoteCommands } from '../../src/actors/quote-commands.ts';
 import { createTransactionHost, type TransactionHost } from '../../src/actors/transaction-host.ts';
 import { createInProcessBus, silentLogger, type EventBus } from '../../src/bus/index.ts';
 import { loadConfig, type Config, type ConfigFile } from '../../src/config/index.ts';
@@ -165,6 +166,7 @@ export async function buildTestApp(
     ...httpPorts(database.db, config, { ...(options.clock && { clock: options.clock }) }),
     commands: createTransactionCommands(bus, { ...(options.clock && { clock: options.clock }) }),
     customerCommands: createCustomerCommands(bus),
+    quoteCommands: createQuoteCommands(bus),
     horizon: options.horizon ?? noHorizon,
     ...(options.clock && { clock: options.clock }),
     ...(options.integration && { integration: options.integration }),

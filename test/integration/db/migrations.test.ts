@@ -13,6 +13,7 @@ const TABLES = [
   'leases',
   'outbox',
   'partition_offsets',
+  'quotes',
   'reference_rails_payouts',
   'refused_messages',
   'rpc_cursors',
@@ -58,6 +59,10 @@ describe.each(testDatabases())('migrations on $name', (database) => {
       where table_schema = 'public' and (data_type = 'numeric' or data_type in ('real', 'double precision'))
       order by table_name, column_name`.execute(t.db);
     expect(rows.map((r) => `${r.table_name}.${r.column_name} ${r.data_type}(${r.p}, ${r.s})`)).toEqual([
+      'quotes.buy_amount numeric(30, 7)',
+      'quotes.price numeric(30, 7)',
+      'quotes.sell_amount numeric(30, 7)',
+      'quotes.total_price numeric(30, 7)',
       'reference_rails_payouts.amount numeric(30, 7)',
       'transactions.amount_fee numeric(30, 7)',
       'transactions.amount_in numeric(30, 7)',

@@ -28,6 +28,11 @@ describe('GET /openapi.json', () => {
         'GET /sep31/transactions/{id}',
         'PATCH /sep31/transactions/{id}',
         'PUT /sep31/transactions/{id}/callback',
+        'GET /sep38/info',
+        'GET /sep38/prices',
+        'GET /sep38/price',
+        'POST /sep38/quote',
+        'GET /sep38/quote/{id}',
       ]),
     );
     const post = document.paths['/sep31/transactions']!.post as { requestBody?: unknown };
