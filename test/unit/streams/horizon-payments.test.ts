@@ -1,57 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import type { TestScheduler } from 'rxjs/testing';
 import {
   HEARTBEAT,
   SilenceError,
   StreamEndedError,
   backoffDelay,
   watchPayments,
-  type Heartbeat,
   type PaymentPage,
   type PaymentSource,
   type ReconnectInfo,
   type WatchPaymentsOptions,
 } from '../../../streams/index.ts';
-
-interface Rec {
-  id: string;
-  paging_token: string;
-}
-
-const rec = (token: string): Rec => ({ id: token, paging_token: token });
-const page = (...tokens: string[]): PaymentPage<Rec> => ({ records: tokens.map(rec) });
-
-function scheduler() {
-  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-}
-
-/**
- * A source whose answers are scripted per call (in call order), recording each call and its virtual time.
- * Each script entry returns a cold Observable for that call.
- */
-function scriptedSource(
-  ts: TestScheduler,
-  script: {
-    pages: ((cursor: string) => Observable<PaymentPage<Rec>>)[];
-    streams: ((cursor: string) => Observable<Rec | Heartbeat>)[];
-  },
-) {
-  const calls = { page: [] as [string, number][], stream: [] as [string, number][] };
-  const source: PaymentSource<Rec> = {
-    page(_account, cursor) {
-      const next = script.pages[calls.page.length] ?? (() => ts.createColdObservable<PaymentPage<Rec>>('-'));
-      calls.page.push([cursor, ts.now()]);
-      return next(cursor);
-    },
-    stream(_account, cursor) {
-      const next = script.streams[calls.stream.length] ?? (() => ts.createColdObservable<Rec>('-'));
-      calls.stream.push([cursor, ts.now()]);
-      return next(cursor);
-    },
-  };
-  return { source, calls };
-}
+import { page, rec, scheduler, scriptedSource, type Rec } from './scripted-source.ts';
 
 function options(
   ts: TestScheduler,

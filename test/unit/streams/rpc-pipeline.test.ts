@@ -4,53 +4,12 @@
  * over Horizon: resume exactly, drop what is not after the last position, backoff, silence.
  */
 import { describe, expect, it } from 'vitest';
-import type { Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import {
-  HEARTBEAT,
-  isAfter,
-  watchPayments,
-  type Heartbeat,
-  type PaymentPage,
-  type PaymentSource,
-  type ReconnectInfo,
-} from '../../../streams/index.ts';
+import { HEARTBEAT, isAfter, watchPayments, type ReconnectInfo } from '../../../streams/index.ts';
 import { endOfLedger, formatRpcCursor } from '../../../src/stellar/rpc-cursor.ts';
-
-interface Rec {
-  id: string;
-  paging_token: string;
-}
+import { page, rec, scheduler, scriptedSource } from './scripted-source.ts';
 
 const id = (ledger: number, event = 0) => formatRpcCursor({ ledger, tx: 1, op: 0, event });
-const rec = (token: string): Rec => ({ id: token, paging_token: token });
-const page = (...tokens: string[]): PaymentPage<Rec> => ({ records: tokens.map(rec) });
 const START = endOfLedger(100);
-
-function scripted(
-  ts: TestScheduler,
-  script: {
-    pages: ((cursor: string) => Observable<PaymentPage<Rec>>)[];
-    streams: ((cursor: string) => Observable<Rec | Heartbeat>)[];
-  },
-) {
-  const calls = { page: [] as [string, number][], stream: [] as [string, number][] };
-  const source: PaymentSource<Rec> = {
-    page(_account, cursor) {
-      const next = script.pages[calls.page.length] ?? (() => ts.createColdObservable<PaymentPage<Rec>>('-'));
-      calls.page.push([cursor, ts.now()]);
-      return next(cursor);
-    },
-    stream(_account, cursor) {
-      const next = script.streams[calls.stream.length] ?? (() => ts.createColdObservable<Rec>('-'));
-      calls.stream.push([cursor, ts.now()]);
-      return next(cursor);
-    },
-  };
-  return { source, calls };
-}
-
-const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 describe('isAfter with Stellar RPC ids', () => {
   it('orders event ids and checkpoints by ledger, transaction, operation and event', () => {
@@ -74,7 +33,7 @@ describe('watchPayments over Stellar RPC positions', () => {
     const ts = scheduler();
     ts.run(({ cold, expectObservable }) => {
       const checkpoint = endOfLedger(105);
-      const { source, calls } = scripted(ts, {
+      const { source, calls } = scriptedSource(ts, {
         pages: [
           () => cold('10ms (a|)', { a: page(id(101), id(102), checkpoint) }),
           () => cold('10ms (a|)', { a: page(id(102), id(106)) }), // a node that replays 102
@@ -113,7 +72,7 @@ describe('watchPayments over Stellar RPC positions', () => {
     const ts = scheduler();
     const reconnects: ReconnectInfo[] = [];
     ts.run(({ cold, expectObservable }) => {
-      const { source, calls } = scripted(ts, {
+      const { source, calls } = scriptedSource(ts, {
         pages: [
           () => cold('5ms #', {}, new Error('connect ECONNREFUSED')),
           () => cold('5ms #', {}, new Error('connect ECONNREFUSED')),
@@ -149,7 +108,7 @@ describe('watchPayments over Stellar RPC positions', () => {
     const ts = scheduler();
     const reconnects: ReconnectInfo[] = [];
     ts.run(({ cold, expectObservable }) => {
-      const { source, calls } = scripted(ts, {
+      const { source, calls } = scriptedSource(ts, {
         pages: [() => cold('5ms (a|)', { a: page() }), () => cold('5ms (a|)', { a: page() })],
         streams: [
           // Polls answered every 40 ms (keep-alives), then no answer any more.
