@@ -2,6 +2,8 @@
  * Everything that can happen to a SEP-31 transaction. Time and ids come in with the event:
  * the machine has no clock and no randomness.
  */
+import type { FeeDetails } from './context.ts';
+
 export type MemoType = 'text' | 'hash' | 'id';
 
 export interface StellarPayment {
@@ -57,7 +59,11 @@ export type TransactionEvent =
   | { type: 'REFUND_SENT'; at: string; refund: RefundPayment }
   | { type: 'EXPIRE'; at: string }
   | { type: 'ERROR'; at: string; message: string }
-  | { type: 'RECOVER'; at: string; message?: string };
+  | { type: 'RECOVER'; at: string; message?: string }
+  /** An operator ends a transaction that never got its funds, without waiting for its deadline. */
+  | { type: 'EXPIRE_NOW'; at: string; message?: string }
+  /** The business corrects what the receiver gets and the fee (before the payout). */
+  | { type: 'AMOUNTS_UPDATED'; at: string; amountOut: string; feeDetails: FeeDetails; message?: string };
 
 export type TransactionEventType = TransactionEvent['type'];
 
@@ -77,6 +83,8 @@ export const TRANSACTION_EVENT_TYPES: readonly TransactionEventType[] = [
   'EXPIRE',
   'ERROR',
   'RECOVER',
+  'EXPIRE_NOW',
+  'AMOUNTS_UPDATED',
 ];
 
 /** An event addressed to one transaction, as it travels on the bus. `eventId` makes delivery idempotent. */

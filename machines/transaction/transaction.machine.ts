@@ -101,6 +101,10 @@ export const transactionMachine = setup({
         statusMessage: event.message ?? null,
       };
     }),
+    noteExpiryMessage: assign(({ context, event }) => {
+      assertEvent(event, 'EXPIRE_NOW');
+      return { statusMessage: event.message ?? context.statusMessage };
+    }),
     markCompleted: assign({ completedAt: ({ event }) => event.at }),
     // The creation event (xstate.init) carries no time: keep startedAt.
     stampUpdatedAt: assign({
@@ -109,6 +113,14 @@ export const transactionMachine = setup({
     noteCustomerInfoNeeded: assign(({ event }) => {
       assertEvent(event, 'CUSTOMER_INFO_NEEDED');
       return { requiredInfoMessage: event.message };
+    }),
+    applyAmounts: assign(({ context, event }) => {
+      assertEvent(event, 'AMOUNTS_UPDATED');
+      return {
+        amountOut: event.amountOut,
+        feeDetails: event.feeDetails,
+        statusMessage: event.message ?? context.statusMessage,
+      };
     }),
     noteTransactionInfoNeeded: assign(({ event }) => {
       assertEvent(event, 'TRANSACTION_INFO_NEEDED');
@@ -150,6 +162,22 @@ export const transactionMachine = setup({
         amountOutAfter(context, totals.amountRefunded, totals.amountFee) !== null
       );
     },
+    // The fee stays in its asset; in one asset, amount_out = amount_in − new fee − refunds must still hold.
+    amountsAddUp: ({ context, event }) => {
+      assertEvent(event, 'AMOUNTS_UPDATED');
+      if (event.feeDetails.asset !== context.feeDetails.asset) return false;
+      const sameAsset =
+        context.amountOutAsset === context.amountInAsset &&
+        context.feeDetails.asset === context.amountInAsset;
+      if (!sameAsset) return true;
+      const refunds = context.refunds ?? { amountRefunded: '0', amountFee: '0' };
+      const rest = amountOutAfter(
+        { ...context, feeDetails: event.feeDetails },
+        refunds.amountRefunded,
+        refunds.amountFee,
+      );
+      return rest !== null && compareAmounts(rest, event.amountOut) === 0;
+    },
     providesRequiredFields: ({ context, event }) => {
       assertEvent(event, 'TRANSACTION_INFO_UPDATED');
       return Object.entries(context.requiredInfoUpdates ?? {}).every(
@@ -188,6 +216,7 @@ export const transactionMachine = setup({
               }),
             },
             EXPIRE: { target: '#transaction.expired', guard: 'deadlinePassed' },
+            EXPIRE_NOW: { target: '#transaction.expired', actions: 'noteExpiryMessage' },
           },
         },
         ready: {
@@ -209,6 +238,7 @@ export const transactionMachine = setup({
             },
             CUSTOMER_INFO_NEEDED: '#transaction.pending_customer_info_update',
             TRANSACTION_INFO_NEEDED: '#transaction.pending_transaction_info_update',
+            AMOUNTS_UPDATED: { guard: 'amountsAddUp', actions: ['applyAmounts', 'stampUpdatedAt'] },
             REFUND_SENT: [
               { target: '#transaction.refunded', guard: 'isFullRefund', actions: 'applyRefund' },
               { guard: 'isPartialRefund', actions: 'applyRefund' },
@@ -279,6 +309,7 @@ export const transactionMachine = setup({
           },
         ],
         EXPIRE: { target: 'expired', guard: 'deadlinePassed' },
+        EXPIRE_NOW: { target: 'expired', actions: 'noteExpiryMessage' },
       },
     },
     pending_customer_info_update: {
@@ -289,6 +320,7 @@ export const transactionMachine = setup({
           target: 'pending_receiver.ready',
           actions: assign({ requiredInfoMessage: null }),
         },
+        AMOUNTS_UPDATED: { guard: 'amountsAddUp', actions: ['applyAmounts', 'stampUpdatedAt'] },
         REFUND_SENT: [
           { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
           { guard: 'isPartialRefund', actions: 'applyRefund' },
@@ -308,6 +340,7 @@ export const transactionMachine = setup({
             requiredInfoUpdates: null,
           }),
         },
+        AMOUNTS_UPDATED: { guard: 'amountsAddUp', actions: ['applyAmounts', 'stampUpdatedAt'] },
         REFUND_SENT: [
           { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
           { guard: 'isPartialRefund', actions: 'applyRefund' },
@@ -347,6 +380,7 @@ export const transactionMachine = setup({
         ],
         // Halted before any funds arrived: the payment deadline still ends it.
         EXPIRE: { target: 'expired', guard: and(['deadlinePassed', not('fundsReceived')]) },
+        EXPIRE_NOW: { target: 'expired', guard: not('fundsReceived'), actions: 'noteExpiryMessage' },
       },
     },
     completed: {

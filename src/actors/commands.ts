@@ -41,8 +41,16 @@ export interface TransactionCommands {
     then: TransactionEvent[],
     idempotency?: Idempotency,
   ): Promise<TransactionReply>;
-  /** Sends a machine event; `eventId` makes a retried command a duplicate. */
-  send(transactionId: string, eventId: string, event: TransactionEvent): Promise<TransactionReply>;
+  /**
+   * Sends a machine event; `eventId` makes a retried command a duplicate. `operator` names who sent it
+   * (the operator API), recorded in the event log.
+   */
+  send(
+    transactionId: string,
+    eventId: string,
+    event: TransactionEvent,
+    options?: { operator?: string },
+  ): Promise<TransactionReply>;
   /** PUT /transactions/:id/callback: refused as `not_found` unless `sendingAnchor` created it. */
   registerCallback(
     transactionId: string,
@@ -99,7 +107,8 @@ export function createTransactionCommands(bus: EventBus, options: CommandOptions
       const notAfter = new Date(clock().getTime() + timeoutMs);
       return ask(createTransactionMessage(input, then, notAfter, idempotency));
     },
-    send: (transactionId, eventId, event) => ask(transactionEventMessage(transactionId, eventId, event)),
+    send: (transactionId, eventId, event, options) =>
+      ask(transactionEventMessage(transactionId, eventId, event, undefined, options?.operator)),
     async customersChanged(transactionIds) {
       const at = clock();
       await bus.publishMany(transactionIds.map((id) => customersChangedMessage(id, at, randomUUID())));

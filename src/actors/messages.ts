@@ -13,6 +13,7 @@ import type {
   TransactionStatus,
 } from '../../machines/index.ts';
 import type { BusMessage } from '../bus/index.ts';
+import type { StateValue } from '../db/transactions.table.ts';
 import type { Idempotency } from '../db/transactions.repository.ts';
 
 export type { Idempotency };
@@ -98,6 +99,8 @@ export const TransactionMessageSchema = Type.Union([
     event: TransactionEventSchema,
     /** PAYMENT_RECEIVED only: stored as unmatched if the actor cannot take the payment. */
     unmatched: Type.Optional(UnmatchedPaymentInfo),
+    /** The operator who sent it (the operator API): recorded with the event. */
+    operator: Type.Optional(Type.String({ minLength: 1 })),
   }),
   /** POST /transactions: the transaction with its first events (the receiving account and memo). */
   Type.Object({
@@ -124,7 +127,7 @@ export const TransactionMessageSchema = Type.Union([
   Type.Object({ type: Type.Literal('customers_changed'), at: Type.String() }),
 ]);
 export type TransactionMessageBody =
-  | { type: 'event'; event: TransactionEvent; unmatched?: UnmatchedPaymentInfo }
+  | { type: 'event'; event: TransactionEvent; unmatched?: UnmatchedPaymentInfo; operator?: string }
   | {
       type: 'create';
       input: TransactionInput;
@@ -161,6 +164,9 @@ export type TransactionReply =
       code: RefusalCode;
       reason: string;
       status: TransactionStatus | null;
+      /** The full state (sub-states included) the transaction is in, when it exists. */
+      state?: StateValue | null;
+      /** The event types the current state handles (its guards may still say no). */
       accepts: TransactionEventType[];
       /**
        * `exists` for a create with an idempotency key: the request hash the transaction was created with
@@ -175,8 +181,14 @@ export function transactionEventMessage(
   id: string,
   event: TransactionEvent,
   unmatched?: UnmatchedPaymentInfo,
+  operator?: string,
 ): BusMessage {
-  const body: TransactionMessageBody = { type: 'event', event, ...(unmatched && { unmatched }) };
+  const body: TransactionMessageBody = {
+    type: 'event',
+    event,
+    ...(unmatched && { unmatched }),
+    ...(operator !== undefined && { operator }),
+  };
   return { id, to: transactionAddress(transactionId), body };
 }
 

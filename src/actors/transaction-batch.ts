@@ -19,6 +19,7 @@
  */
 import type { Transaction } from 'kysely';
 import {
+  acceptedEventTypes,
   invariantViolations,
   persist,
   restore,
@@ -269,12 +270,7 @@ export async function applyTransactionBatch(
   const infoNeeded: { w: Working; seq: number; customerType: string | null }[] = [];
   const answers: TransactionReply[] = [];
 
-  const refuse = (
-    item: TransactionItem,
-    kind: string,
-    refusal: Refusal,
-    status: TransactionStatus | null,
-  ) => {
+  const refuse = (item: TransactionItem, kind: string, refusal: Refusal, w: Working | undefined) => {
     // A refused create leaves no actor to remember it, and its retry (another memo) must be heard again.
     if (kind !== 'create')
       refusals.push({
@@ -289,18 +285,19 @@ export async function applyTransactionBatch(
       outcome: 'refused' as const,
       code: refusal.code,
       reason: refusal.reason,
-      status,
+      status: w?.status ?? null,
+      state: w?.snapshot.value ?? null,
       accepts: refusal.accepts ?? [],
     };
   };
 
   /** Steps one event on `w`; records its event row and effects. */
-  const step = (w: Working, eventId: string, event: TransactionEvent): Refusal | null => {
+  const step = (w: Working, eventId: string, event: TransactionEvent, operator?: string): Refusal | null => {
     const result = stepTransaction(w.snapshot, event);
     if (!result.accepted) return { code: 'rejected', reason: result.reason, accepts: result.accepts };
     const broken = invariantViolations(result.step.status, result.step.snapshot.context);
     if (broken.length > 0) return { code: 'failed', reason: `would break invariants: ${broken.join('; ')}` };
-    record(w, eventId, event, w.status, result.step);
+    record(w, eventId, event, w.status, result.step, operator);
     return null;
   };
 
@@ -310,6 +307,7 @@ export async function applyTransactionBatch(
     event: { type: string },
     statusBefore: TransactionStatus | null,
     next: Step,
+    operator?: string,
   ) => {
     w.version += 1;
     w.snapshot = next.snapshot;
@@ -325,6 +323,7 @@ export async function applyTransactionBatch(
       statusBefore,
       statusAfter: next.status,
       stateAfter: next.snapshot.value,
+      operator: operator ?? null,
     });
     next.effects.forEach((effect, index) => {
       // A status change is told only to a registered callback URL: without one the row could do nothing.
@@ -352,7 +351,7 @@ export async function applyTransactionBatch(
     const w = working.get(item.transactionId);
     if (body === null) {
       answers.push(
-        refuse(item, 'malformed', { code: 'malformed', reason: 'not a transaction message' }, null),
+        refuse(item, 'malformed', { code: 'malformed', reason: 'not a transaction message' }, undefined),
       );
       continue;
     }
@@ -376,7 +375,9 @@ export async function applyTransactionBatch(
         code: before.code as RefusalCode,
         reason: before.reason,
         status: w?.status ?? null,
-        accepts: [],
+        state: w?.snapshot.value ?? null,
+        // What the state takes now (the retry of a refused event may meet another state).
+        accepts: w && before.code === 'rejected' ? acceptedEventTypes(w.snapshot) : [],
       });
       continue;
     }
@@ -392,9 +393,7 @@ export async function applyTransactionBatch(
           });
         }
         answers.push(
-          refusal === null
-            ? answer(working.get(item.transactionId)!)
-            : refuse(item, kind, refusal, w?.status ?? null),
+          refusal === null ? answer(working.get(item.transactionId)!) : refuse(item, kind, refusal, w),
         );
         break;
       }
@@ -407,7 +406,7 @@ export async function applyTransactionBatch(
             code: 'already_credited',
             reason: `operation ${event.payment.operationId} is credited to another transaction`,
           };
-        } else refusal = safely(() => step(w, item.messageId, event));
+        } else refusal = safely(() => step(w, item.messageId, event, body.operator));
         if (refusal === null) {
           // The same message twice in one batch (a retry that raced its first send) applies once.
           applied.set(pairKey(item.transactionId, item.messageId), { seq: w!.version, status: w!.status });
@@ -429,13 +428,13 @@ export async function applyTransactionBatch(
           if (event.type === PAYMENT_RECEIVED) {
             storeUnmatched(body.unmatched, unmatchedReason(refusal, w?.status ?? null), item.transactionId);
           }
-          answers.push(refuse(item, kind, refusal, w?.status ?? null));
+          answers.push(refuse(item, kind, refusal, w));
         }
         break;
       }
       case 'register_callback': {
         if (!w || w.persisted.context.sendingAnchor !== body.sendingAnchor) {
-          answers.push(refuse(item, kind, notFound(item), null));
+          answers.push(refuse(item, kind, notFound(item), undefined));
           break;
         }
         w.callbackUrl = body.url;
@@ -445,7 +444,7 @@ export async function applyTransactionBatch(
       }
       case 'customers_changed': {
         if (!w) {
-          answers.push(refuse(item, kind, notFound(item), null));
+          answers.push(refuse(item, kind, notFound(item), undefined));
           break;
         }
         w.customersChanged = true;

@@ -111,6 +111,44 @@ machines
     await exportMachine(options);
   });
 
+program
+  .command('operator')
+  .description('call the operator API of a running Mooring (docs/operator-api.md) and print the result')
+  .argument('<method>', 'e.g. get_transaction, notify_offchain_funds_sent, rpc.discover')
+  .argument('[params...]', 'key=value (a string) or key:=json; dots nest (refund.amount=5)')
+  .option('--params <json>', 'the params as one JSON object')
+  .option('--url <url>', 'Mooring base URL (default $MOORING_URL, else http://127.0.0.1:$PORT)')
+  .option('--token <token>', 'the operator token (default $OPERATOR_TOKEN)')
+  .option(
+    '--as <name>',
+    'who you are, recorded with every event (default $MOORING_OPERATOR, else your login)',
+  )
+  .action(
+    async (
+      method: string,
+      assignments: string[],
+      options: { params?: string; url?: string; token?: string; as?: string },
+    ) => {
+      const { callOperator, defaultOperatorName, defaultOperatorUrl, OperatorCliError } =
+        await import('./operator.ts');
+      try {
+        const result = await callOperator({
+          method,
+          assignments,
+          url: options.url ?? defaultOperatorUrl(),
+          token: options.token ?? process.env.OPERATOR_TOKEN,
+          operator: options.as ?? defaultOperatorName(),
+          ...(options.params !== undefined && { paramsJson: options.params }),
+        });
+        console.log(JSON.stringify(result, null, 2));
+      } catch (error) {
+        if (!(error instanceof OperatorCliError)) throw error;
+        console.error(`mooring operator ${method}: ${error.message}`);
+        process.exitCode = 1;
+      }
+    },
+  );
+
 async function serveRoles(roles: Role[], intervalSeconds?: number) {
   const config = await loadCliConfig();
   const log = createLogger(config.logLevel);

@@ -14,6 +14,7 @@ import * as uploadChunks from './migrations/2026-12-03-011-upload-chunks.ts';
 import * as watcherContact from './migrations/2026-12-03-012-watcher-contact.ts';
 import * as rpcCursors from './migrations/2026-12-03-013-rpc-cursors.ts';
 import * as quotes from './migrations/2026-12-03-014-quotes.ts';
+import * as eventOperators from './migrations/2026-12-03-018-event-operators.ts';
 
 // Imported statically: works from any cwd and in a bundle, unlike FileMigrationProvider.
 const MIGRATIONS: Record<string, Migration> = {
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-012-watcher-contact': watcherContact,
   '2026-12-03-013-rpc-cursors': rpcCursors,
   '2026-12-03-014-quotes': quotes,
+  '2026-12-03-018-event-operators': eventOperators,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

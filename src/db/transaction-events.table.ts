@@ -18,6 +18,8 @@ export interface TransactionEventsTable {
   status_after: TransactionStatus;
   /** The full state value after the event (sub-states included); null on rows written before it existed. */
   state_after: Json<StateValue> | null;
+  /** The operator whose call sent the event (`X-Operator` of POST /operator/rpc); null for Mooring's own. */
+  operator: string | null;
   created_at: DefaultTimestamp;
 }
 

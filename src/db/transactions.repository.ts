@@ -306,6 +306,8 @@ export interface NewEvent {
   statusBefore: TransactionStatus | null;
   statusAfter: TransactionStatus;
   stateAfter: StateValue;
+  /** Who sent it, for an operator's event. */
+  operator?: string | null;
 }
 
 /** Appends events, with other writes (`writeTogether`); null: none. */
@@ -321,6 +323,7 @@ export function appendEventsQuery(db: Db, entries: readonly NewEvent[]) {
       status_before: entry.statusBefore,
       status_after: entry.statusAfter,
       state_after: toJson(entry.stateAfter),
+      operator: entry.operator ?? null,
     })),
   );
 }

@@ -27,6 +27,7 @@ import type { HttpPorts } from '../read-model/index.ts';
 import { VIEWER_BASE } from '../viewer/api.ts';
 import { viewerRoutes, type ViewerRouteOptions } from './viewer.routes.ts';
 import { metricsRoutes, type MetricsRouteOptions } from './metrics.routes.ts';
+import { OPERATOR_BASE, operatorRoutes } from './operator.routes.ts';
 
 /** A /ready check that has not answered by then counts as failed: a probe must never hang. */
 const READY_CHECK_TIMEOUT_MS = 2_000;
@@ -160,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Operator tools
   await app.register((instance) => viewerRoutes(instance, routeDeps), { prefix: VIEWER_BASE });
+  await app.register((instance) => operatorRoutes(instance, routeDeps), { prefix: OPERATOR_BASE });
 
   return app;
 }

@@ -10,6 +10,7 @@ import { challengeStore, type ChallengeStore } from '../sep10/challenges.ts';
 import { createUploadStore, type UploadStore } from '../storage/uploads.ts';
 import { viewerQueries, type ViewerQueries } from '../viewer/read-model.ts';
 import { customerQueries, type CustomerQueries } from './customers.ts';
+import { operatorQueries, type OperatorQueries } from './operator.ts';
 import { quoteQueries, type QuoteQueries } from './quotes.ts';
 import { transactionQueries, type TransactionQueries } from './transactions.ts';
 
@@ -22,6 +23,8 @@ export interface HttpPorts {
   quoteQueries: QuoteQueries;
   /** Reads behind the machine viewer. */
   viewerQueries: ViewerQueries;
+  /** Reads behind the operator API (every sending anchor's transactions, unmatched payments). */
+  operatorQueries: OperatorQueries;
   challenges: ChallengeStore;
   uploads: UploadStore;
   /** Resolves while the database answers (for `/ready`). */
@@ -39,6 +42,7 @@ export function httpPorts(
     customerQueries: customerQueries(db, { sep12: config.sep12, ...clock }),
     quoteQueries: quoteQueries(db),
     viewerQueries: viewerQueries(db),
+    operatorQueries: operatorQueries(db),
     challenges: challengeStore(db),
     uploads: createUploadStore(db, clock),
     databaseReady: async () => void (await sql`select 1`.execute(db)),

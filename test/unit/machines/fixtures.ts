@@ -113,6 +113,21 @@ export const ev = {
   },
   error: { type: 'ERROR', at: at(10), message: 'rails unreachable' },
   recover: { type: 'RECOVER', at: at(11), message: 'operator retried' },
+  expireNow: { type: 'EXPIRE_NOW', at: at(12), message: 'the sender cancelled' },
+  // amount_in 100 − fee 3 = 97: adds up before any refund.
+  amountsUpdated: {
+    type: 'AMOUNTS_UPDATED',
+    at: at(4),
+    amountOut: '97',
+    feeDetails: { total: '3', asset: ASSET },
+    message: 'fee corrected',
+  },
+  amountsWrong: {
+    type: 'AMOUNTS_UPDATED',
+    at: at(4),
+    amountOut: '98',
+    feeDetails: { total: '3', asset: ASSET },
+  },
 } satisfies Record<string, TransactionEvent>;
 
 /** Applies events in order from creation; fails the test if one is refused. */

@@ -68,7 +68,7 @@ describe('creation', () => {
     expect(result).toEqual({
       accepted: false,
       reason: 'PAYMENT_RECEIVED is not accepted in status pending_receiver',
-      accepts: ['ACCOUNT_ASSIGNED', 'EXPIRE', 'ERROR'],
+      accepts: ['ACCOUNT_ASSIGNED', 'EXPIRE', 'ERROR', 'EXPIRE_NOW'],
     });
   });
 });
@@ -138,7 +138,7 @@ describe('PAYMENT_RECEIVED', () => {
     const from = sender();
     const refused = expectRefused(from, event);
     expect(refused?.reason).toMatch(/conditions are not met/);
-    expect(refused?.accepts).toEqual(['PAYMENT_RECEIVED', 'EXPIRE', 'ERROR']);
+    expect(refused?.accepts).toEqual(['PAYMENT_RECEIVED', 'EXPIRE', 'ERROR', 'EXPIRE_NOW']);
   });
 
   it('is not accepted once funds are in', () => {
@@ -438,7 +438,7 @@ describe('ERROR and RECOVER', () => {
   it('RECOVER without funds is refused', () => {
     const refused = expectRefused(run(paths.errorWithoutFunds), ev.recover);
     expect(refused?.reason).toMatch(/conditions are not met/);
-    expect(refused?.accepts).toEqual(['REFUND_SENT', 'EXPIRE', 'ERROR', 'RECOVER']);
+    expect(refused?.accepts).toEqual(['REFUND_SENT', 'EXPIRE', 'ERROR', 'RECOVER', 'EXPIRE_NOW']);
   });
 
   it('RECOVER is refused outside error', () => {
@@ -473,11 +473,18 @@ describe('final states', () => {
 
 describe('refusals say what the state would take', () => {
   it.each([
-    ['pending_sender', paths.pendingSender, ['PAYMENT_RECEIVED', 'EXPIRE', 'ERROR']],
+    ['pending_sender', paths.pendingSender, ['PAYMENT_RECEIVED', 'EXPIRE', 'ERROR', 'EXPIRE_NOW']],
     [
       'ready',
       paths.ready,
-      ['CUSTOMER_INFO_NEEDED', 'TRANSACTION_INFO_NEEDED', 'PAYOUT_REQUESTED', 'REFUND_SENT', 'ERROR'],
+      [
+        'CUSTOMER_INFO_NEEDED',
+        'TRANSACTION_INFO_NEEDED',
+        'PAYOUT_REQUESTED',
+        'REFUND_SENT',
+        'ERROR',
+        'AMOUNTS_UPDATED',
+      ],
     ],
     [
       'paying_out',
@@ -493,8 +500,16 @@ describe('refusals say what the state would take', () => {
     ],
     ['pending_external', paths.pendingExternal, ['PAYOUT_COMPLETED', 'PAYOUT_FAILED', 'ERROR']],
     ['pending_stellar', paths.pendingStellar, ['PAYOUT_COMPLETED', 'PAYOUT_FAILED', 'ERROR']],
-    ['customer info', paths.customerInfo, ['CUSTOMER_INFO_UPDATED', 'REFUND_SENT', 'ERROR']],
-    ['transaction info', paths.transactionInfo, ['TRANSACTION_INFO_UPDATED', 'REFUND_SENT', 'ERROR']],
+    [
+      'customer info',
+      paths.customerInfo,
+      ['CUSTOMER_INFO_UPDATED', 'REFUND_SENT', 'ERROR', 'AMOUNTS_UPDATED'],
+    ],
+    [
+      'transaction info',
+      paths.transactionInfo,
+      ['TRANSACTION_INFO_UPDATED', 'REFUND_SENT', 'ERROR', 'AMOUNTS_UPDATED'],
+    ],
   ])('%s', (_, events, accepts) => {
     const from = run(events);
     const unaccepted = TRANSACTION_EVENT_TYPES.find((t) => !accepts.includes(t));
@@ -536,5 +551,49 @@ describe('after a wrong amount', () => {
   it('an over-payment asks for the excess to be refunded', () => {
     const step = run([ev.accountAssigned, ev.paidOver]);
     expect(step.effects).toContainEqual(expect.objectContaining({ kind: 'refund_excess', amount: '10.5' }));
+  });
+});
+
+describe('operator events', () => {
+  it.each([
+    ['preparing', [] as TransactionEvent[]],
+    ['pending_sender', paths.pendingSender],
+    ['error before funds', [ev.accountAssigned, ev.error]],
+  ])('EXPIRE_NOW from %s: expired at once, before the deadline, with the message', (_, events) => {
+    const from = run(events);
+    const step = accept(from.snapshot, ev.expireNow);
+    expectStatusChange(step, 'expired', ev.expireNow);
+    expect(step.snapshot.context.statusMessage).toBe('the sender cancelled');
+  });
+
+  it('EXPIRE_NOW is refused once funds arrived (an under-payment in error must be refunded)', () => {
+    expectRefused(run([ev.accountAssigned, ev.paidUnder]), ev.expireNow);
+    expectRefused(run(paths.ready), ev.expireNow);
+  });
+
+  it.each([
+    ['ready', paths.ready],
+    ['customer info', paths.customerInfo],
+    ['transaction info', paths.transactionInfo],
+  ])('AMOUNTS_UPDATED in %s: new amount_out and fee, same status', (_, events) => {
+    const from = run(events);
+    const step = accept(from.snapshot, ev.amountsUpdated);
+    expect(step.status).toBe(from.status);
+    expect(step.effects.filter((e) => e.kind === 'status_changed')).toEqual([]);
+    expect(step.snapshot.context).toMatchObject({
+      amountOut: '97',
+      feeDetails: { total: '3' },
+      statusMessage: 'fee corrected',
+      updatedAt: ev.amountsUpdated.at,
+    });
+    expect(invariantViolations(step.status, step.snapshot.context)).toEqual([]);
+  });
+
+  it('AMOUNTS_UPDATED that does not add up, or changes the fee asset, is refused', () => {
+    const ready = run(paths.ready);
+    const refused = expectRefused(ready, ev.amountsWrong);
+    expect(refused?.reason).toContain('conditions are not met');
+    expectRefused(ready, { ...ev.amountsUpdated, feeDetails: { total: '3', asset: 'iso4217:USD' } });
+    expectRefused(run(paths.pendingSender), ev.amountsUpdated);
   });
 });
