@@ -1,4 +1,5 @@
 import { isDatabaseUnavailable } from './db/unavailable.ts';
+import { BusinessServerUnavailableError } from './integrations/business-client.ts';
 
 /**
  * The error catalog: each code has one HTTP status and one message. Bodies follow the SEPs:
@@ -19,6 +20,10 @@ export const ERRORS = {
   horizon_unavailable: { status: 503, message: 'Horizon is unavailable; try again later' },
   busy: { status: 503, message: 'the anchor could not answer in time; try again shortly' },
   database_unavailable: { status: 503, message: 'the anchor is briefly unavailable; try again shortly' },
+  business_unavailable: {
+    status: 503,
+    message: "the anchor's business server did not answer; try again shortly",
+  },
   payload_too_large: { status: 413, message: 'the request is too large' },
 } as const;
 
@@ -57,8 +62,14 @@ export function errorBody(error: MooringError): Record<string, unknown> {
   return { error: message, ...error.extra };
 }
 
-/** A failure because the database is away (restarting, unreachable) as the 503 to retry; null otherwise. */
+/**
+ * A failure because a part the anchor needs is away as the 503 to retry; null otherwise. The business server
+ * is checked first: its refused connection would otherwise look like the database's.
+ */
 export function unavailableError(error: unknown): MooringError | null {
+  if (error instanceof BusinessServerUnavailableError) {
+    return new MooringError('business_unavailable', undefined, {}, { cause: error });
+  }
   return isDatabaseUnavailable(error)
     ? new MooringError('database_unavailable', undefined, {}, { cause: error })
     : null;

@@ -19,7 +19,7 @@ import {
 } from './effects/index.ts';
 import { buildApp } from './http/app.ts';
 import { startMetricsServer } from './http/metrics.routes.ts';
-import { loadIntegration } from './integrations/index.ts';
+import { selectIntegrations } from './integrations/index.ts';
 import { createRailsIntegration } from './integrations/rails-integration.ts';
 import { createHorizonAccounts } from './stellar/horizon-accounts-sdk.ts';
 import {
@@ -51,7 +51,8 @@ import {
  * - `watcher`: follows Horizon for payments to the receiving accounts (one active per account, by lease).
  * - `execute-outgoing`: requests payouts for funded transactions and carries them out at the rails.
  * - `poll-outgoing`: asks the rails about pending payouts.
- * - `expire`: expires unpaid transactions past their deadline.
+ * - `expire`: expires unpaid transactions past their deadline, and asks again for customer reviews still owed
+ *   (the business server was away, or left fields PROCESSING).
  */
 export const ROLES = [
   'http',
@@ -115,9 +116,8 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
     if (metrics) addDatabaseGauges(metrics, db);
     const watchedAccounts = [...new Set(config.assets.map((asset) => asset.distributionAccount))];
 
-    // The SEP-31 integration serves HTTP; the SEP-12 one judges customers inside their actors.
-    const integration =
-      roles.has('http') || roles.has('actors') ? await loadIntegration(config.integration) : null;
+    // The SEP-31 and rates integrations serve HTTP; the SEP-12 one judges customers inside their actors.
+    const integration = roles.has('http') || roles.has('actors') ? await selectIntegrations(config) : null;
 
     let actors: ActorHost | null = null;
     if (roles.has('actors')) {
@@ -128,6 +128,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         customers: createCustomerActors({
           sep12: config.sep12,
           ...(integration?.customers && { integration: integration.customers }),
+          log: log.child({ role: 'customers' }),
         }),
         leaseMs: config.actors.leaseSeconds * 1000,
         // PostgreSQL runs two group commits at once on two cores; PGlite has one connection.
@@ -226,6 +227,13 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         log: log.child({ role: 'expire' }),
       });
       started({ close: () => expiry.stop() });
+      const reviews = startWorker('review-customers', {
+        db,
+        bus,
+        intervalMs: config.workers.expireIntervalSeconds * 1000,
+        log: log.child({ role: 'review-customers' }),
+      });
+      started({ close: () => reviews.stop() });
     }
 
     let app: FastifyInstance | null = null;
@@ -250,6 +258,7 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         },
         ...(metrics && { metrics: { metrics, operatorToken: config.operatorToken } }),
         ...(integration?.sep31 && { integration: integration.sep31 }),
+        ...(integration?.rates && { rates: integration.rates }),
         logger: log.child({ role: 'http' }),
       });
       app = http;
@@ -308,7 +317,7 @@ export async function runSinglePass(config: Config, kind: 'execute-outgoing' | '
     opened.unshift(bus);
     if (!bus.durable) {
       // The in-process bus needs the actors in this process to take what the pass publishes.
-      const integration = await loadIntegration(config.integration);
+      const integration = await selectIntegrations(config);
       const actors = startActorHost({
         db,
         bus,

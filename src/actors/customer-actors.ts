@@ -8,6 +8,9 @@
  *   type's customer machine and asks the `CustomerIntegration` for a verdict.
  * - `register_callback`, `delete`; `status_event`: a verdict given later (operator, manual review).
  * - `info_needed`: a transaction asked for customer info again; its round is applied now.
+ * - `review`: a review still owed is asked again (`recheck`). A review the integration could not give (it
+ *   threw: the business server is away) leaves the fields PROCESSING, the PUT is stored all the same, and
+ *   the review is owed (`customer_reviews_due`, with backoff) until one decides every field.
  *
  * Every change is written with version + 1 (checked against the version read: the fence against another
  * writer) and a `customer_status_changed` effect per type whose status changed (when a callback URL is
@@ -46,11 +49,16 @@ import {
   type CustomerRecord,
 } from '../db/customers.repository.ts';
 import type { StoredCustomerField } from '../db/customers.table.ts';
+import { clearReview, scheduleReview } from '../db/customer-reviews.repository.ts';
 import type { Database } from '../db/database.ts';
 import { insertEffects, type NewOutboxEffect } from '../db/outbox.repository.ts';
 import { recordRefusedMessages, type RefusedMessage } from '../db/refused-messages.repository.ts';
 import { actorMessagePayload, type CustomerStatusChangedPayload } from '../effects/payloads.ts';
-import type { CustomerFieldValue, CustomerIntegration } from '../integrations/customer-integration.ts';
+import type {
+  CustomerFieldValue,
+  CustomerIntegration,
+  CustomerReview,
+} from '../integrations/customer-integration.ts';
 import { createReferenceCustomerIntegration } from '../integrations/reference/customers.ts';
 import { dropStagedUploads, findStagedUploads, readStagedUpload } from '../storage/uploads.ts';
 import { customerView, snapshotFor, type CustomerTypes } from '../views/sep12-customer.ts';
@@ -75,6 +83,8 @@ export interface CustomerActorsOptions {
   /** SEP-12 decisions; defaults to the reference integration (format checks). */
   integration?: CustomerIntegration;
   clock?: () => Date;
+  /** Where a review or deletion the integration could not take is reported. */
+  log?: { warn(object: object, message: string): void };
 }
 
 type PutBody = Extract<CustomerMessageBody, { type: 'put' }>;
@@ -93,6 +103,7 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
   const integration = options.integration ?? createReferenceCustomerIntegration();
   const clock = options.clock ?? (() => new Date());
   const requiredOf = (type: string) => types[type]?.fields ?? [];
+  const log = options.log;
 
   return { apply };
 
@@ -171,6 +182,14 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
         case 'delete': {
           const customer = named(w, body.customerId);
           if (customer === null) return notFound(w);
+          if (integration.deleted) {
+            try {
+              await integration.deleted({ id: customer.id, account: customer.account, memo: customer.memo });
+            } catch (error) {
+              log?.warn({ err: error, customerId: customer.id }, 'the integration could not take a deletion');
+              return refused('unavailable', 'the business server could not be told; try again shortly');
+            }
+          }
           await deleteCustomer(trx, customer.id);
           w.record = null;
           return applied(customer, true);
@@ -199,7 +218,50 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
           if (changed) touched.add(customer.id);
           return applied(w.record!, changed);
         }
+        case 'review': {
+          const customer = named(w, body.customerId);
+          if (customer === null) return notFound(w);
+          const changed = await recheck(w);
+          if (changed) touched.add(customer.id);
+          return applied(w.record!, changed);
+        }
       }
+    }
+
+    /** Asks again about every type's fields still awaiting a verdict. True when a verdict changed anything. */
+    async function recheck(w: Working): Promise<boolean> {
+      const before = w.record!;
+      const stamp = at.toISOString();
+      const reviews = new ReviewTally();
+      // Nothing left to ask (decided meanwhile) also ends what was owed.
+      reviews.asked = true;
+      const statuses: Record<string, PersistedCustomer> = { ...before.statuses };
+      for (const t of Object.keys(types)) {
+        const snapshot = await review(
+          snapshotFor(before, t, requiredOf(t), stamp),
+          {
+            before,
+            fields: before.fields,
+            verifications: {},
+            transactionId: null,
+            files: [],
+            stamp,
+            recheck: true,
+          },
+          reviews,
+        );
+        statuses[t] = keepIfSame(before.statuses[t], persistCustomer(snapshot));
+      }
+      await settleReview(before, reviews);
+      if (Object.keys(types).every((t) => before.statuses[t] === statuses[t])) return false;
+      await writeChange(w, { ...before, statuses });
+      return true;
+    }
+
+    /** Records whether a review is still owed for the customer (or no longer). */
+    async function settleReview(customer: CustomerRecord, reviews: ReviewTally): Promise<void> {
+      if (reviews.owed) await scheduleReview(trx, customer, at);
+      else if (reviews.asked) await clearReview(trx, customer.id);
     }
 
     async function put(w: Working, body: PutBody): Promise<CustomerReply> {
@@ -304,6 +366,7 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
       }
 
       const statuses: Record<string, PersistedCustomer> = { ...before.statuses };
+      const reviews = new ReviewTally();
       for (const t of Object.keys(types)) {
         let snapshot = snapshotFor(before, t, requiredOf(t), stamp);
         // Sent again after a rejection counts even with the same value: it gets a new verdict.
@@ -312,9 +375,22 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
         if (provided.length > 0) {
           snapshot = stepCustomerAll(snapshot, [{ type: 'FIELDS_PROVIDED', at: stamp, fields: provided }]);
         }
-        snapshot = await review(snapshot, { before, fields, body, stamp });
+        snapshot = await review(
+          snapshot,
+          {
+            before,
+            fields,
+            verifications: body.verifications,
+            transactionId: body.transactionId,
+            files: body.files,
+            stamp,
+            recheck: false,
+          },
+          reviews,
+        );
         statuses[t] = keepIfSame(before.statuses[t], persistCustomer(snapshot));
       }
+      await settleReview(before, reviews);
 
       const type = body.customerType ?? before.type;
       const same =
@@ -334,36 +410,55 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
       return true;
     }
 
-    /** Asks the integration about fields awaiting a verdict and feeds its answer to the machine. */
+    /**
+     * Asks the integration about fields awaiting a verdict and feeds its answer to the machine. An
+     * integration that throws leaves them awaiting (PROCESSING); `reviews` notes that the review is owed.
+     */
     async function review(
       snapshot: CustomerSnapshot,
       request: {
         before: CustomerRecord;
         fields: Record<string, StoredCustomerField>;
-        body: PutBody;
+        verifications: Record<string, string>;
+        transactionId: string | null;
+        files: readonly UploadRef[];
         stamp: string;
+        recheck: boolean;
       },
+      reviews: ReviewTally,
     ): Promise<CustomerSnapshot> {
       if (snapshot.status !== 'active') return snapshot;
       const { context } = snapshot;
       const pending = context.received.filter(
         (name) => !context.verified.includes(name) && !(name in context.rejected),
       );
-      const { before, fields, body, stamp } = request;
-      if (pending.length === 0 && Object.keys(body.verifications).length === 0) return snapshot;
-      const verdict = await integration.review({
-        customer: { id: before.id, account: before.account, memo: before.memo },
-        type: context.type,
-        required: context.required,
-        fields: fieldValues(fields),
-        pending,
-        verifications: body.verifications,
-        transactionId: body.transactionId,
-        readFile: async (field) => {
-          const uploaded = body.files.find((file) => file.field === field);
-          return uploaded ? readStagedUpload(trx, uploaded.id) : readCustomerFile(trx, before.id, field);
-        },
-      });
+      const { before, fields, files, stamp } = request;
+      if (pending.length === 0 && Object.keys(request.verifications).length === 0) return snapshot;
+      reviews.asked = true;
+      let verdict: CustomerReview;
+      try {
+        verdict = await integration.review({
+          customer: { id: before.id, account: before.account, memo: before.memo },
+          type: context.type,
+          required: context.required,
+          fields: fieldValues(fields),
+          pending,
+          verifications: request.verifications,
+          transactionId: request.transactionId,
+          recheck: request.recheck,
+          readFile: async (field) => {
+            const uploaded = files.find((file) => file.field === field);
+            return uploaded ? readStagedUpload(trx, uploaded.id) : readCustomerFile(trx, before.id, field);
+          },
+        });
+      } catch (error) {
+        log?.warn(
+          { err: error, customerId: before.id, type: context.type },
+          'the customer review could not be had; its fields stay PROCESSING and it is asked again later',
+        );
+        reviews.owed = true;
+        return snapshot;
+      }
       const events: CustomerEvent[] = [];
       const verified = (verdict.verified ?? []).filter((name) => context.received.includes(name));
       if (verified.length > 0) events.push({ type: 'FIELDS_VERIFIED', at: stamp, fields: verified });
@@ -380,7 +475,17 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
       }
       if (verdict.reject)
         events.push({ type: 'CUSTOMER_REJECTED', at: stamp, message: verdict.reject.message });
-      return stepCustomerAll(snapshot, events);
+      const after = stepCustomerAll(snapshot, events);
+      // Fields left without a verdict (PROCESSING) are asked about again later.
+      if (
+        after.status === 'active' &&
+        after.context.received.some(
+          (name) => !after.context.verified.includes(name) && !(name in after.context.rejected),
+        )
+      ) {
+        reviews.owed = true;
+      }
+      return after;
     }
 
     // -------------------------------------------------------------------------------------------------
@@ -458,6 +563,12 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
       }
     }
   }
+}
+
+/** Whether a customer's reviews in one message were asked, and whether one is still owed. */
+class ReviewTally {
+  asked = false;
+  owed = false;
 }
 
 /** The customer at `w` if it is the one `customerId` names (any, for null); else null. */

@@ -280,6 +280,8 @@ export const CustomerMessageSchema = Type.Union([
   }),
   /** A transaction asked for customer info again (CUSTOMER_INFO_NEEDED at `seq`): apply its round now. */
   Type.Object({ type: Type.Literal('info_needed'), transactionId: Type.String(), seq: Type.Integer() }),
+  /** A review still owed (the integration was away, or left fields undecided): ask it again. */
+  Type.Object({ type: Type.Literal('review'), customerId: Type.String() }),
 ]);
 export type CustomerMessageBody =
   | {
@@ -294,7 +296,8 @@ export type CustomerMessageBody =
   | { type: 'register_callback'; customerId: string | null; url: string }
   | { type: 'delete'; customerId: string }
   | { type: 'status_event'; customerId: string; customerType: string; event: CustomerEvent }
-  | { type: 'info_needed'; transactionId: string; seq: number };
+  | { type: 'info_needed'; transactionId: string; seq: number }
+  | { type: 'review'; customerId: string };
 
 /** Why a customer actor did not apply a message. */
 export type CustomerRefusalCode =
@@ -307,6 +310,8 @@ export type CustomerRefusalCode =
   /** The customer's status for that type does not take the event. */
   | 'rejected'
   | 'malformed'
+  /** The integration could not be reached (a deletion it must hear of): try again later. */
+  | 'unavailable'
   | 'failed';
 
 export type CustomerReply =
@@ -320,6 +325,19 @@ export type CustomerReply =
       changed: boolean;
     }
   | { outcome: 'refused'; code: CustomerRefusalCode; reason: string };
+
+/** Asks a customer's actor for a review still owed; one id per attempt, so a repeated pass is a duplicate. */
+export function customerReviewMessage(
+  customer: { id: string; account: string; memo: string | null },
+  attempt: number,
+): BusMessage {
+  const body: CustomerMessageBody = { type: 'review', customerId: customer.id };
+  return {
+    id: `customer-review:${customer.id}:${attempt}`,
+    to: customerAddress(customer.account, customer.memo),
+    body,
+  };
+}
 
 /** The message a transaction sends each customer it asks for information again. */
 export function customerInfoNeededMessage(

@@ -32,6 +32,9 @@ export const DEFAULT_EXECUTE_OUTGOING_INTERVAL_SECONDS = 10;
 export const DEFAULT_POLL_OUTGOING_INTERVAL_SECONDS = 60;
 export const DEFAULT_PAYOUT_DELAY_SECONDS = 0;
 export const DEFAULT_RAILS_TIMEOUT_SECONDS = 20;
+/** Business-server calls are on the path of a SEP request (and of a customer actor): keep them short. */
+export const DEFAULT_BUSINESS_TIMEOUT_SECONDS = 5;
+export const DEFAULT_BUSINESS_RETRIES = 1;
 export const DEFAULT_EXPIRE_INTERVAL_SECONDS = 30;
 export const DEFAULT_PAYOUT_LEASE_SECONDS = 120;
 /** How long a transaction may wait in `pending_sender` for the sending anchor's payment: 24 h. */

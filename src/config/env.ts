@@ -44,6 +44,9 @@ export interface Settings {
   operatorToken: string;
   logLevel: LogLevel;
   trustProxy: TrustProxy;
+  businessUrl: string;
+  businessToken: string;
+  businessTimeoutSeconds: number;
 }
 
 export type SettingName = keyof Settings;
@@ -85,6 +88,17 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<K> } = {
   operatorToken: { env: 'OPERATOR_TOKEN', file: ['operatorToken'], check: checkSecretText },
   logLevel: { env: 'LOG_LEVEL', file: ['logLevel'], check: checkLogLevel },
   trustProxy: { env: 'TRUST_PROXY', file: ['http', 'trustProxy'], check: checkTrustProxy },
+  businessUrl: { env: 'BUSINESS_SERVER_URL', file: ['integrations', 'business', 'url'], check: checkHttpUrl },
+  businessToken: {
+    env: 'BUSINESS_SERVER_TOKEN',
+    file: ['integrations', 'business', 'token'],
+    check: checkSecretText,
+  },
+  businessTimeoutSeconds: {
+    env: 'BUSINESS_SERVER_TIMEOUT',
+    file: ['integrations', 'business', 'timeoutSeconds'],
+    check: checkPositiveSeconds,
+  },
 };
 
 /** Every environment variable Mooring reads (each is documented in `.env.example`). */

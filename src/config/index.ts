@@ -10,7 +10,10 @@ export { DEFAULT_SEP12_UPLOADS } from './defaults.ts';
 export { LOG_LEVELS } from './types.ts';
 export type {
   AssetConfig,
+  BusinessServerConfig,
   CallbacksConfig,
+  HookSource,
+  IntegrationsConfig,
   Config,
   HttpConfig,
   LogLevel,

@@ -6,6 +6,8 @@ import { Keypair } from '@stellar/stellar-sdk';
 import { dirname, resolve } from 'node:path';
 import {
   DEFAULT_ACTOR_LEASE_SECONDS,
+  DEFAULT_BUSINESS_RETRIES,
+  DEFAULT_BUSINESS_TIMEOUT_SECONDS,
   DEFAULT_COMMAND_TIMEOUT_SECONDS,
   DEFAULT_DATA_DIR,
   DEFAULT_NATS_PREFIX,
@@ -48,7 +50,7 @@ import {
 import { resolveStellar } from './stellar.ts';
 import { fillFromSandbox, isSandbox } from './sandbox.ts';
 import type { ConfigFile } from './schema.ts';
-import type { Config, StellarNetwork } from './types.ts';
+import type { Config, IntegrationsConfig, StellarNetwork } from './types.ts';
 
 /** Shorter operator tokens still work, with a warning at start-up: they can be guessed. */
 const MIN_OPERATOR_TOKEN_LENGTH = 24;
@@ -179,6 +181,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       file.integration === undefined
         ? null
         : resolve(configFile === null ? cwd : dirname(configFile), file.integration),
+    integrations: resolveIntegrations(file.integrations, settings),
     operatorToken: settings.operatorToken?.value ?? null,
     http: resolveHttp(file.http, settings.trustProxy?.value),
     rateLimit: resolveRateLimit(file.rateLimit),
@@ -188,6 +191,35 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     configFile,
     warnings,
   });
+}
+
+/** The business server (URL, token and timeout from the environment or the file) and each hook's source. */
+function resolveIntegrations(file: ConfigFile['integrations'], settings: Layer): IntegrationsConfig {
+  const url = settings.businessUrl?.value;
+  const business =
+    url === undefined
+      ? null
+      : {
+          url,
+          token: settings.businessToken?.value ?? null,
+          timeoutSeconds: settings.businessTimeoutSeconds?.value ?? DEFAULT_BUSINESS_TIMEOUT_SECONDS,
+          retries: file?.business?.retries ?? DEFAULT_BUSINESS_RETRIES,
+          sign: file?.business?.sign ?? true,
+        };
+  for (const hook of ['sep31', 'customers', 'rates'] as const) {
+    if (file?.[hook] === 'business' && business === null) {
+      throw new ConfigError(
+        fileKey(['integrations', hook]),
+        'is "business" but no business server is configured (integrations.business.url or BUSINESS_SERVER_URL)',
+      );
+    }
+  }
+  return {
+    business,
+    sep31: file?.sep31 ?? null,
+    customers: file?.customers ?? null,
+    rates: file?.rates ?? null,
+  };
 }
 
 /**

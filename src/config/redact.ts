@@ -12,5 +12,19 @@ export function redactConfig(config: Config): Record<string, unknown> {
     operatorToken: config.operatorToken === null ? null : HIDDEN,
     databaseUrl: config.databaseUrl === null ? null : redactUrl(config.databaseUrl, HIDDEN),
     natsUrl: config.natsUrl === null ? null : redactUrl(config.natsUrl, HIDDEN),
+    integrations: redactIntegrations(config.integrations),
+  };
+}
+
+function redactIntegrations(integrations: Config['integrations']): Config['integrations'] {
+  const { business } = integrations;
+  if (business === null) return integrations;
+  return {
+    ...integrations,
+    business: {
+      ...business,
+      url: redactUrl(business.url, HIDDEN),
+      token: business.token === null ? null : HIDDEN,
+    },
   };
 }

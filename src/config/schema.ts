@@ -132,6 +132,11 @@ export const SendingAnchorSchema = Type.Object(
   { additionalProperties: false, expected: 'an object' },
 );
 
+/** Who answers one integration hook: the built-in reference, the integration module, or the business server. */
+const HookSource = Type.Union([Type.Literal('reference'), Type.Literal('module'), Type.Literal('business')], {
+  expected: '"reference", "module" or "business"',
+});
+
 export const ConfigFileSchema = Type.Object(
   {
     // Server keys; the environment overrides each of them.
@@ -335,8 +340,37 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false, expected: 'an object' },
       ),
     ),
-    /** Path of the anchor's integration module (default export: `{ sep31?, customers? }`), relative to the config file. */
+    /** Path of the anchor's integration module (default export: `{ sep31?, customers?, rates? }`), relative to the config file. */
     integration: Type.Optional(Type.String({ minLength: 1, expected: 'a module path' })),
+    /** Where each integration hook is answered; see docs/business-http.md. */
+    integrations: Type.Optional(
+      Type.Object(
+        {
+          business: Type.Optional(
+            Type.Object(
+              {
+                url: Type.Optional(Type.String({ minLength: 1, expected: 'an http(s) URL' })),
+                token: Type.Optional(
+                  Type.String({ minLength: 1, secret: true, expected: 'a non-empty string' }),
+                ),
+                timeoutSeconds: Type.Optional(
+                  Type.Number({ exclusiveMinimum: 0, expected: 'a positive number of seconds' }),
+                ),
+                retries: Type.Optional(
+                  Type.Integer({ minimum: 0, maximum: 5, expected: 'an integer from 0 to 5' }),
+                ),
+                sign: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+              },
+              { additionalProperties: false, expected: 'an object' },
+            ),
+          ),
+          sep31: Type.Optional(HookSource),
+          customers: Type.Optional(HookSource),
+          rates: Type.Optional(HookSource),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
   },
   { additionalProperties: false, expected: 'an object' },
 );

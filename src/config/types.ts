@@ -98,6 +98,31 @@ export interface SendingAnchorConfig {
 }
 
 /** How payouts reach receivers: the built-in simulated bank, or the anchor's business server over HTTP. */
+/** The anchor's business server: one base URL and one credential for every hook it answers. */
+export interface BusinessServerConfig {
+  /** Base URL, no trailing slash, e.g. `https://backoffice.example.com/mooring`. */
+  readonly url: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  readonly token: string | null;
+  /** Per request. */
+  readonly timeoutSeconds: number;
+  /** Extra attempts of an idempotent call (GET, PUT, DELETE) that got no answer. */
+  readonly retries: number;
+  /** Sign every request with SIGNING_SECRET (`Signature: t=…, s=…`, like SEP-31 callbacks). */
+  readonly sign: boolean;
+}
+
+/** Who answers a hook: the built-in reference, the integration module, or the business server. */
+export type HookSource = 'reference' | 'module' | 'business';
+
+export interface IntegrationsConfig {
+  readonly business: BusinessServerConfig | null;
+  /** Null: the module's part if it has one, else the business server if configured, else the reference. */
+  readonly sep31: HookSource | null;
+  readonly customers: HookSource | null;
+  readonly rates: HookSource | null;
+}
+
 export type RailsConfig =
   | { readonly kind: 'reference'; readonly payoutDelaySeconds: number; readonly failureRate: number }
   | {
@@ -227,6 +252,8 @@ export interface Config {
   readonly paymentDeadlineSeconds: number;
   /** Absolute path of the anchor's integration module, or null for the built-in reference integration. */
   readonly integration: string | null;
+  /** Who answers each integration hook, and the business server (docs/business-http.md). */
+  readonly integrations: IntegrationsConfig;
   readonly operatorToken: string | null;
   readonly http: HttpConfig;
   readonly rateLimit: RateLimitConfig;

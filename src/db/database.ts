@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { CustomerReviewsDueTable } from './customer-reviews.table.ts';
 import type { CustomersTable, CustomerTables } from './customers.table.ts';
 import type { HorizonContactsTable } from './horizon-contacts.table.ts';
 import type { HorizonCursorsTable } from './horizon-cursors.table.ts';
@@ -34,6 +35,7 @@ export interface Database extends CustomerTables {
   uploads: UploadsTable;
   upload_chunks: UploadChunksTable;
   quotes: QuotesTable;
+  customer_reviews_due: CustomerReviewsDueTable;
 }
 
 /** What repositories take: the database, or a transaction on it. */

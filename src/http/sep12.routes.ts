@@ -408,6 +408,8 @@ function refusal(
     case 'malformed':
     case 'rejected':
       return bad(answer.reason);
+    case 'unavailable':
+      return new MooringError('business_unavailable', answer.reason);
     default:
       return new MooringError('internal', answer.reason);
   }

@@ -235,6 +235,11 @@ export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promis
           `no transaction information was requested for transaction ${row.id} (status ${row.status})`,
         );
       }
+      const verdict = await integration.processPatchRequest?.(
+        { transactionId: row.id, status: row.status, fields: values },
+        { sendingAnchor: identity(request) },
+      );
+      if (verdict !== undefined && 'error' in verdict) throw bad(verdict.error || 'the update was refused');
       const event: TransactionEvent = { type: 'TRANSACTION_INFO_UPDATED', at: now().toISOString(), values };
       const answer = await commanded(commands.send(row.id, `patch:${requestSeq}:${digest(values)}`, event));
       if (answer.outcome === 'refused') throw refusalError(answer, 'TRANSACTION_INFO_UPDATED');

@@ -14,8 +14,16 @@ export interface CustomerIntegration {
    * Reviews a customer's fields for one type after a `PUT /customer` that left fields awaiting a verdict.
    * Called once per configured type, by the customer's actor inside its database transaction; may call
    * out (a KYC provider) but should answer promptly: the sending anchor and that partition wait for it.
+   * A throw (the KYC service is away) leaves the fields PROCESSING; the review is asked again later
+   * (`recheck`), with backoff, until an answer comes.
    */
   review(request: CustomerReviewRequest): Promise<CustomerReview>;
+
+  /**
+   * The customer was deleted (SEP-12 `DELETE /customer`): forget it too. Optional. Called by the customer's
+   * actor before it deletes; a throw keeps the customer and the sending anchor gets a 503 to retry.
+   */
+  deleted?(customer: { id: string; account: string; memo: string | null }): Promise<void>;
 }
 
 /** One SEP-9 value as stored. Binary fields carry metadata; `readFile` gives their bytes. */
@@ -37,6 +45,11 @@ export interface CustomerReviewRequest {
   verifications: Readonly<Record<string, string>>;
   /** The SEP-31 transaction the request named (`transaction_id`), if any. */
   transactionId: string | null;
+  /**
+   * False after a `PUT /customer`; true when Mooring asks again about fields still awaiting a verdict (the
+   * last review could not be had, or left them PROCESSING): nothing new was sent.
+   */
+  recheck: boolean;
   /** The bytes of a binary field, or null if the customer has none. */
   readFile(field: string): Promise<Uint8Array | null>;
 }

@@ -7,3 +7,5 @@ export type { Sep31Integration } from './sep31-integration.ts';
 export type { CustomerIntegration } from './customer-integration.ts';
 export type { AnchorIntegration } from './load.ts';
 export { loadIntegration } from './load.ts';
+export { selectIntegrations } from './select.ts';
+export { BusinessServerUnavailableError, createBusinessClient } from './business-client.ts';

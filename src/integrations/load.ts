@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type { CustomerIntegration } from './customer-integration.ts';
+import type { RatesIntegration } from './rates-integration.ts';
 import type { Sep31Integration } from './sep31-integration.ts';
 
 /**
@@ -14,6 +15,7 @@ import type { Sep31Integration } from './sep31-integration.ts';
 export interface AnchorIntegration {
   sep31?: Sep31Integration;
   customers?: CustomerIntegration;
+  rates?: RatesIntegration;
 }
 
 /** Loads the module named by `config.integration` (null: the reference integration everywhere). */
@@ -27,12 +29,15 @@ export async function loadIntegration(path: string | null): Promise<AnchorIntegr
   }
   const integration = loaded.default;
   if (typeof integration !== 'object' || integration === null) {
-    throw new Error(`integration ${path}: the default export must be an object { sep31?, customers? }`);
+    throw new Error(
+      `integration ${path}: the default export must be an object { sep31?, customers?, rates? }`,
+    );
   }
-  const { sep31, customers } = integration as AnchorIntegration;
+  const { sep31, customers, rates } = integration as AnchorIntegration;
   for (const [name, part, methods] of [
     ['sep31', sep31, ['info', 'validSendingAnchor', 'processPostRequest']],
     ['customers', customers, ['review']],
+    ['rates', rates, ['offChainAssets', 'pairs', 'rate']],
   ] as const) {
     if (part === undefined) continue;
     const missing = methods.filter(
@@ -42,5 +47,5 @@ export async function loadIntegration(path: string | null): Promise<AnchorIntegr
       throw new Error(`integration ${path}: ${name} must implement ${methods.join(', ')}`);
     }
   }
-  return { ...(sep31 && { sep31 }), ...(customers && { customers }) };
+  return { ...(sep31 && { sep31 }), ...(customers && { customers }), ...(rates && { rates }) };
 }

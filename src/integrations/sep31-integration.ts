@@ -24,7 +24,29 @@ export interface Sep31Integration {
    * `error` becomes a 400 `{"error": <text>}`.
    */
   processPostRequest(request: Sep31PostRequest, context: Sep31PostContext): Promise<Sep31PostResult>;
+
+  /**
+   * Last word on a `PATCH /transactions/:id` (the deprecated info update) that passed Mooring's checks,
+   * before the values reach the transaction. `{ error }` becomes a 400 `{"error": <text>}`. Optional: the
+   * reference accepts every update that gives what was asked for.
+   */
+  processPatchRequest?(request: Sep31PatchRequest, context: Sep31PatchContext): Promise<Sep31PatchResult>;
 }
+
+/** A validated `PATCH /transactions/:id`. */
+export interface Sep31PatchRequest {
+  transactionId: string;
+  /** The transaction's status now (`pending_transaction_info_update`). */
+  status: string;
+  /** The `fields.transaction` values sent. */
+  fields: Record<string, string>;
+}
+
+export interface Sep31PatchContext {
+  sendingAnchor: Sep10Identity;
+}
+
+export type Sep31PatchResult = { ok: true } | { error: string };
 
 /** A validated `POST /transactions` body, in our names. */
 export interface Sep31PostRequest {

@@ -9,6 +9,8 @@ export type { ExecuteOutgoingCounts, ExecuteOutgoingDeps } from './execute-outgo
 export { pollEventId, pollResultEvent, runPollOutgoingPass } from './poll-outgoing.ts';
 export type { PollOutgoingCounts, PollOutgoingDeps } from './poll-outgoing.ts';
 export { expireEventId, runExpirePass } from './expire.ts';
+export { runReviewCustomersPass } from './review-customers.ts';
+export type { ReviewCustomersCounts, ReviewCustomersDeps } from './review-customers.ts';
 export type { ExpireCounts, ExpireDeps } from './expire.ts';
 export {
   DEFAULT_PAYOUT_CUSTOMER_TYPE,

@@ -3,15 +3,17 @@ import { workerLoop } from '../../streams/workers.ts';
 import { runExecuteOutgoingPass, type ExecuteOutgoingDeps } from './execute-outgoing.ts';
 import { runExpirePass, type ExpireDeps } from './expire.ts';
 import { runPollOutgoingPass, type PollOutgoingDeps } from './poll-outgoing.ts';
+import { runReviewCustomersPass, type ReviewCustomersDeps } from './review-customers.ts';
 import { outageLog } from '../outage-log.ts';
 import type { WorkerLog } from './worker-deps.ts';
 
-export type WorkerKind = 'execute-outgoing' | 'poll-outgoing' | 'expire';
+export type WorkerKind = 'execute-outgoing' | 'poll-outgoing' | 'expire' | 'review-customers';
 
 export interface WorkerDepsByKind {
   'execute-outgoing': ExecuteOutgoingDeps;
   'poll-outgoing': PollOutgoingDeps;
   expire: ExpireDeps;
+  'review-customers': ReviewCustomersDeps;
 }
 
 export interface WorkerLoopSettings {
@@ -33,6 +35,7 @@ const PASSES: { [K in WorkerKind]: (deps: WorkerDepsByKind[K]) => Promise<object
   'execute-outgoing': runExecuteOutgoingPass,
   'poll-outgoing': runPollOutgoingPass,
   expire: runExpirePass,
+  'review-customers': runReviewCustomersPass,
 };
 
 /**

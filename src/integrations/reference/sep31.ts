@@ -14,5 +14,6 @@ export function createReferenceSep31Integration(
     info: async () => ({}),
     validSendingAnchor: async (identity) => config.allowAnySendingAnchor || keys.has(identity.account),
     processPostRequest: async () => ({ ok: true }),
+    processPatchRequest: async () => ({ ok: true }),
   };
 }

@@ -6,6 +6,7 @@ import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts'
 const TABLES = [
   'customer_file_chunks',
   'customer_files',
+  'customer_reviews_due',
   'customer_transactions',
   'customers',
   'horizon_contacts',
