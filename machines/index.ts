@@ -1,5 +1,9 @@
 // Public surface of machines/: other folders import only this file.
-export { transactionMachine, initialContext } from './transaction/transaction.machine.ts';
+export {
+  transactionMachine,
+  initialContext,
+  paidAfterQuoteExpired,
+} from './transaction/transaction.machine.ts';
 export {
   startTransaction,
   stepTransaction,

@@ -115,7 +115,9 @@ export interface PaymentCandidate {
 export type IgnoreReason =
   'not_a_payment' | 'failed_transaction' | 'not_to_watched_account' | 'outgoing' | 'self_payment';
 
-export type MatchUnmatchedReason = 'no_memo' | 'unknown_memo' | 'not_pending_sender' | 'wrong_asset';
+/** `expired`: the transaction expired unpaid before this payment came (a late payment, never credited). */
+export type MatchUnmatchedReason =
+  'no_memo' | 'unknown_memo' | 'not_pending_sender' | 'expired' | 'wrong_asset';
 
 export type PaymentReceived = Extract<TransactionEvent, { type: 'PAYMENT_RECEIVED' }>;
 
@@ -227,6 +229,7 @@ export function matchPayment(record: HorizonPaymentRecord, context: MatchContext
   if (candidate.creditedOperationId === payment.operationId) {
     return { outcome: 'credit', transactionId: candidate.id, event, payment };
   }
+  if (candidate.status === 'expired') return unmatched('expired', candidate.id);
   if (candidate.status !== 'pending_sender') return unmatched('not_pending_sender', candidate.id);
   if (candidate.assetCode !== payment.assetCode || candidate.assetIssuer !== payment.assetIssuer) {
     return unmatched('wrong_asset', candidate.id);

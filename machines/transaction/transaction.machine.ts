@@ -2,7 +2,7 @@ import { and, assertEvent, assign, not, setup } from 'xstate';
 import { addAmounts, compareAmounts, fromStroops, toStroops } from '../amounts.ts';
 import type { TransactionContext, TransactionInput } from './context.ts';
 import type { TransactionEffect } from './effects.ts';
-import type { TransactionEvent } from './events.ts';
+import type { StellarPayment, TransactionEvent } from './events.ts';
 import { STATUS_DESCRIPTIONS, type TransactionStatus } from './statuses.ts';
 
 /**
@@ -50,6 +50,21 @@ export function creditedAmount(context: TransactionContext): string {
   return compareAmounts(context.payment.amount, context.amountIn) < 0
     ? context.payment.amount
     : context.amountIn;
+}
+
+/**
+ * A payment made at or after the firm quote's deadline (SEP-31: the payment's ledger time, Horizon's
+ * `created_at`, must be earlier than the quote's expiration): never credited at the quote's stale price.
+ */
+export function paidAfterQuoteExpired(
+  context: Pick<TransactionContext, 'quoteId' | 'expiresAt'>,
+  payment: Pick<StellarPayment, 'createdAt'>,
+): boolean {
+  return (
+    context.quoteId !== null &&
+    context.expiresAt !== null &&
+    Date.parse(payment.createdAt) >= Date.parse(context.expiresAt)
+  );
 }
 
 /** What is still owed to the receiver: amount_in − fee − refunds − refund fees, or null if negative. */
@@ -130,6 +145,10 @@ export const transactionMachine = setup({
   guards: {
     deadlinePassed: ({ context, event }) =>
       context.expiresAt !== null && Date.parse(event.at) >= Date.parse(context.expiresAt),
+    paidBeforeQuoteExpired: ({ context, event }) => {
+      assertEvent(event, 'PAYMENT_RECEIVED');
+      return !paidAfterQuoteExpired(context, event.payment);
+    },
     inTransactionAsset: ({ context, event }) => {
       assertEvent(event, 'PAYMENT_RECEIVED');
       return (
@@ -276,13 +295,13 @@ export const transactionMachine = setup({
         PAYMENT_RECEIVED: [
           {
             target: 'pending_receiver.ready',
-            guard: and(['inTransactionAsset', 'paidExactly']),
+            guard: and(['paidBeforeQuoteExpired', 'inTransactionAsset', 'paidExactly']),
             actions: 'creditPayment',
           },
           // Over-payment: credit what was expected and ask for the excess to go back, once.
           {
             target: 'pending_receiver.ready',
-            guard: and(['inTransactionAsset', 'overpaid']),
+            guard: and(['paidBeforeQuoteExpired', 'inTransactionAsset', 'overpaid']),
             actions: [
               'creditPayment',
               {
@@ -298,7 +317,7 @@ export const transactionMachine = setup({
           },
           {
             target: 'error',
-            guard: 'inTransactionAsset',
+            guard: and(['paidBeforeQuoteExpired', 'inTransactionAsset']),
             actions: [
               'creditPayment',
               assign({

@@ -14,7 +14,7 @@
  * - **Failures.** A database that is away is waited for (with backoff); nothing is skipped. A message
  *   that makes the batch fail while the database is healthy is found by bisection and refused alone
  *   (`refused_messages`, code `failed`), so one bad message never blocks a partition. A lost race on a
- *   transaction's version drops the cached copies and retries.
+ *   transaction's version or a quote's claim drops the cached copies and retries.
  * - **Memory.** Hot actors stay in an LRU per partition (bounded); every other actor is passivated in
  *   the database and loaded when a message comes.
  */
@@ -27,7 +27,7 @@ import { moveOffsets, startOffset } from '../db/partition-offsets.repository.ts'
 import { recordRefusedMessages } from '../db/refused-messages.repository.ts';
 import { outageLog } from '../outage-log.ts';
 import { partitionOf, type Delivery, type EventBus } from '../bus/index.ts';
-import { OwnershipLostError, VersionConflictError } from './errors.ts';
+import { isRetryableConflict, OwnershipLostError } from './errors.ts';
 import { parseAddress, transactionAddress } from './messages.ts';
 import { createQuoteActors } from './quote-actors.ts';
 import { startOwnership, type Ownership } from './ownership.ts';
@@ -273,7 +273,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
           pending = pending.filter((s) => !error.partitions.has(s.partition));
           continue;
         }
-        if (error instanceof VersionConflictError) {
+        if (isRetryableConflict(error)) {
           for (const s of pending) cache.drop(s.partition);
           if (++failures < 5) continue;
         }
@@ -281,7 +281,7 @@ export function startActorHost(options: ActorHostOptions): ActorHost {
           for (const s of pending) s.reject(new HostStoppedError());
           return;
         }
-        if (!(error instanceof VersionConflictError) && (await databaseHealthy())) {
+        if (!isRetryableConflict(error) && (await databaseHealthy())) {
           log.error(
             { err: error, messages: count(pending) },
             'a batch failed with the database up; isolating the message that fails',

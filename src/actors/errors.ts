@@ -41,6 +41,24 @@ export class VersionConflictError extends Error {
   }
 }
 
+/**
+ * A quote a create of this batch was to take was taken by another database transaction that committed
+ * first (another host or commit lane). Safe to retry: the retry reads the quote taken and refuses the create.
+ */
+export class QuoteClaimLostError extends Error {
+  readonly quoteIds: readonly string[];
+  constructor(quoteIds: readonly string[]) {
+    super(`quotes ${quoteIds.join(', ')} were taken by a concurrent transaction`);
+    this.name = 'QuoteClaimLostError';
+    this.quoteIds = quoteIds;
+  }
+}
+
+/** A lost race a batch retries from its reads: a transaction's version, or a quote's claim. */
+export function isRetryableConflict(error: unknown): error is VersionConflictError | QuoteClaimLostError {
+  return error instanceof VersionConflictError || error instanceof QuoteClaimLostError;
+}
+
 /** A unique constraint carrying a money guarantee refused the write (memo taken, payment already credited). */
 export class UniquenessError extends Error {
   readonly constraint: string;

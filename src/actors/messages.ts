@@ -149,6 +149,10 @@ export type RefusalCode =
   | 'memo_taken'
   /** `create` that arrived after the requester's deadline. */
   | 'late'
+  /** `create` on a firm quote another transaction has taken. */
+  | 'quote_used'
+  /** `create` on a quote that is gone or expired. */
+  | 'quote_invalid'
   /** PAYMENT_RECEIVED whose operation is credited to another transaction. */
   | 'already_credited'
   /** Not the sending anchor of the transaction. */

@@ -4,7 +4,8 @@
  * database transaction, like every other write. A create repeated on the bus (redelivery) finds the quote
  * stored and answers `applied` again; the same id with other terms is refused (`exists`), never overwritten.
  *
- * Using a quote (`transaction_id`, unique) is for the transaction that takes it, in a later slice.
+ * Using a quote (`transaction_id`, unique) is done by the transaction actor that is created on it, in the
+ * same database transaction (`transaction-batch.ts`).
  */
 import type { Transaction } from 'kysely';
 import type { Delivery } from '../bus/index.ts';

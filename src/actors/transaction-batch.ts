@@ -4,7 +4,7 @@
  *
  * 1. Read: the transactions not in the host's cache; which message ids were applied or refused before;
  *    which credited operations and memos are taken (so a unique index never aborts the batch); the ids
- *    of creates with an idempotency key, which a retry may find taken.
+ *    of creates with an idempotency key, which a retry may find taken; the firm quotes creates are on.
  * 2. Step each message in order through the pure machine. A message the actor refuses is answered,
  *    recorded in `refused_messages` (and, for a payment, stored as unmatched) and does not hold back the
  *    others.
@@ -13,7 +13,9 @@
  *    A transaction that asked for customer info (CUSTOMER_INFO_NEEDED) tells its customers, so they apply
  *    the round at once (`actor_message` effects).
  * 4. Write: new rows, changed rows (each checked against the version it was read at: the fence), the
- *    events, the effects (outbox), unmatched payments and refusals.
+ *    quotes taken by new transactions (a quote a concurrent batch took first fails the batch, retried:
+ *    the retry refuses that create `quote_used`), the events, the effects (outbox), unmatched payments
+ *    and refusals.
  *
  * Nothing here commits, replies or touches the cache: the host does that once the commit succeeded.
  */
@@ -21,6 +23,7 @@ import type { Transaction } from 'kysely';
 import {
   acceptedEventTypes,
   invariantViolations,
+  paidAfterQuoteExpired,
   persist,
   restore,
   startTransaction,
@@ -67,7 +70,8 @@ import { moveStateCountsQuery } from '../db/transaction-state-counts.repository.
 import { readTogether } from '../db/read-together.ts';
 import { writeTogether } from '../db/write-together.ts';
 import { recordUnmatchedPayments, type UnmatchedPayment } from '../db/unmatched-payments.repository.ts';
-import { VersionConflictError } from './errors.ts';
+import { claimQuotes, findQuoteClaimsQuery } from '../db/quotes.repository.ts';
+import { QuoteClaimLostError, VersionConflictError } from './errors.ts';
 import {
   isTransactionMessage,
   transactionAddress,
@@ -193,9 +197,12 @@ export async function applyTransactionBatch(
   // A create with an idempotency key names an id derived from the key: its row may exist (a retry), so
   // those ids, and only those, are looked up.
   const keyedIds = items.filter((_, i) => isKeyedCreate(bodies[i])).map((item) => item.transactionId);
+  const quoteIds = bodies.flatMap((body) =>
+    body?.type === 'create' && body.input.quoteId !== null ? [body.input.quoteId] : [],
+  );
 
   // Every look-up in one round trip.
-  const [versionRows, loadedRows, appliedRows, refusedRows, creditedRows, memoRows, keyedRows] =
+  const [versionRows, loadedRows, appliedRows, refusedRows, creditedRows, memoRows, keyedRows, quoteRows] =
     await readTogether(trx, [
       transactionVersionsQuery(trx, [...hot.keys()]),
       loadTransactionsQuery(trx, toLoad),
@@ -208,6 +215,7 @@ export async function applyTransactionBatch(
       findCreditedOperationsQuery(trx, operationIds),
       findTakenMemosQuery(trx, memoKeys),
       findKeyedTransactionsQuery(trx, keyedIds),
+      findQuoteClaimsQuery(trx, quoteIds, now),
     ]);
   // A cached actor is used only at the version the database has: anything written around the host (an
   // operator's fix, a tool) is seen, and the actor is loaded again.
@@ -259,6 +267,12 @@ export async function applyTransactionBatch(
       },
     ]),
   );
+
+  /** The quotes creates are on: who holds each (updated as creates of this batch take them). */
+  const quotes = new Map(
+    quoteRows.map((row) => [row.id, { holder: row.transaction_id, expired: row.expired }]),
+  );
+  const claims: { quoteId: string; transactionId: string }[] = [];
 
   // 2. Step ------------------------------------------------------------------------------------------
   const events: NewEvent[] = [];
@@ -426,7 +440,15 @@ export async function applyTransactionBatch(
           answers.push(answer(w!));
         } else {
           if (event.type === PAYMENT_RECEIVED) {
-            storeUnmatched(body.unmatched, unmatchedReason(refusal, w?.status ?? null), item.transactionId);
+            const late =
+              refusal.code === 'rejected' &&
+              w !== undefined &&
+              paidAfterQuoteExpired(w.persisted.context, event.payment);
+            storeUnmatched(
+              body.unmatched,
+              late ? 'expired' : unmatchedReason(refusal, w?.status ?? null),
+              item.transactionId,
+            );
           }
           answers.push(refuse(item, kind, refusal, w));
         }
@@ -469,7 +491,13 @@ export async function applyTransactionBatch(
     if (memo && takenMemos.has(memoKeyText(memo))) {
       return { code: 'memo_taken', reason: 'another transaction has this receiving account and memo' };
     }
-    return safely(() => {
+    const quote = input.quoteId === null ? null : quotes.get(input.quoteId);
+    if (quote === undefined) return { code: 'quote_invalid', reason: `quote ${input.quoteId} not found` };
+    if (quote !== null && quote.holder !== null) {
+      return { code: 'quote_used', reason: `quote ${input.quoteId} has already been used` };
+    }
+    if (quote?.expired) return { code: 'quote_invalid', reason: `quote ${input.quoteId} has expired` };
+    const refusal = safely(() => {
       let current = startTransaction(input);
       const steps: {
         eventId: string;
@@ -516,6 +544,11 @@ export async function applyTransactionBatch(
       }
       return null;
     });
+    if (refusal === null && quote !== null && input.quoteId !== null) {
+      quote.holder = input.id;
+      claims.push({ quoteId: input.quoteId, transactionId: input.id });
+    }
+    return refusal;
   }
 
   function alreadyCredited(
@@ -598,6 +631,10 @@ export async function applyTransactionBatch(
   const written = await updateTransactions(trx, writes(changed));
   const lost = changed.filter((w) => !written.has(w.id));
   if (lost.length > 0) throw new VersionConflictError(lost[0]!.id, lost[0]!.readVersion);
+  // The quotes new transactions are on, taken in the same database transaction that creates them.
+  const claimed = await claimQuotes(trx, claims);
+  const taken = claims.filter((claim) => !claimed.has(claim.quoteId));
+  if (taken.length > 0) throw new QuoteClaimLostError(taken.map((claim) => claim.quoteId));
   // The rest in one statement: new rows, the per-state counts, events and effects.
   await writeTogether(trx, [
     insertTransactionsQuery(trx, writes(dirty.filter((w) => w.isNew))),
@@ -704,6 +741,7 @@ function unmatchedReason(refusal: Refusal, status: TransactionStatus | null): st
     case 'already_credited':
       return 'already_credited';
     default:
+      if (status === 'expired') return 'expired';
       return status === 'pending_sender' ? 'rejected' : 'not_pending_sender';
   }
 }

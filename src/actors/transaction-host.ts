@@ -14,9 +14,9 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/database.ts';
 import {
   EventRejectedError,
+  isRetryableConflict,
   TransactionNotFoundError,
   UniquenessError,
-  VersionConflictError,
 } from './errors.ts';
 import { transactionAddress, type TransactionMessageBody, type TransactionReply } from './messages.ts';
 import { applyTransactionBatch } from './transaction-batch.ts';
@@ -58,6 +58,7 @@ const CONSTRAINTS: Partial<Record<string, string>> = {
   memo_taken: 'transactions_stellar_memo_key',
   already_credited: 'transactions_stellar_operation_id_key',
   exists: 'transactions_pkey',
+  quote_used: 'quotes_transaction_id_key',
 };
 
 export function createTransactionHost(options: TransactionHostOptions): TransactionHost {
@@ -80,7 +81,7 @@ export function createTransactionHost(options: TransactionHostOptions): Transact
         return outcomeOf(transactionId, eventType, result.answers[0]!);
       } catch (error) {
         // Another writer won the version race: read again and retry, as the actor host does.
-        if (!(error instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        if (!isRetryableConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * Math.min(attempt, 10)));
       }
     }

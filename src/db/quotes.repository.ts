@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { amounts, type FeeDetails } from '../../machines/index.ts';
 import { toJson } from './columns.ts';
 import type { Executor } from './database.ts';
@@ -85,12 +86,43 @@ function quoteOf(row: QuoteRow): Quote {
  * unique `transaction_id` keeps a transaction to one quote.
  */
 export async function claimQuote(db: Executor, quoteId: string, transactionId: string): Promise<boolean> {
-  const claimed = await db
-    .updateTable('quotes')
-    .set({ transaction_id: transactionId })
-    .where('id', '=', quoteId)
-    .where('transaction_id', 'is', null)
-    .returning('id')
-    .executeTakeFirst();
-  return claimed !== undefined;
+  return (await claimQuotes(db, [{ quoteId, transactionId }])).has(quoteId);
+}
+
+/**
+ * Takes unused quotes for new transactions, set-based: the ids of the quotes taken. A quote another
+ * database transaction took first (committed while this one waited for the row) is left out, so the caller
+ * compares. Rows are locked in id order: two batches claiming overlapping quotes never deadlock.
+ */
+export async function claimQuotes(
+  db: Executor,
+  claims: readonly { quoteId: string; transactionId: string }[],
+): Promise<Set<string>> {
+  if (claims.length === 0) return new Set();
+  const wanted = sql.join(claims.map((c) => sql`(${c.quoteId}::text, ${c.transactionId}::text)`));
+  const { rows } = await sql<{ id: string }>`
+    with wanted (quote_id, transaction_id) as (values ${wanted}),
+    free as (
+      select q.id from quotes q join wanted w on w.quote_id = q.id
+      where q.transaction_id is null
+      order by q.id
+      for update of q
+    )
+    update quotes set transaction_id = w.transaction_id
+    from wanted w join free f on f.id = w.quote_id
+    where quotes.id = w.quote_id
+    returning quotes.id`.execute(db);
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * What a create on a quote is checked against, for the quotes of a batch's creates (JSON-safe columns,
+ * `readTogether`): who holds each, and whether it expired by `now`.
+ */
+export function findQuoteClaimsQuery(db: Executor, ids: readonly string[], now: Date) {
+  if (ids.length === 0) return null;
+  return db
+    .selectFrom('quotes')
+    .select(['id', 'transaction_id', sql<boolean>`expires_at <= ${now}`.as('expired')])
+    .where('id', 'in', [...ids]);
 }

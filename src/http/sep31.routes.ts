@@ -35,7 +35,9 @@ import {
   TransactionQuery,
   TransactionResponse,
 } from './sep31.schemas.ts';
-import { priceTransaction, stellarAssetId } from './sep31/fees.ts';
+import { createReferenceRates } from '../integrations/reference/rates.ts';
+import { createQuoting } from './sep38/quoting.ts';
+import { priceSep31Post } from './sep31/quotes.ts';
 import { idempotentTransactionId, requestHash } from './sep31/idempotency.ts';
 import { newHashMemo } from './sep31/memo.ts';
 import { isRecord, RECEIVER_TYPE, SENDER_TYPE, validatePost } from './sep31/validate-post.ts';
@@ -49,8 +51,9 @@ const notFound = () => new MooringError('not_found', 'transaction not found');
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
 export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { config, queries, commands } = deps;
+  const { config, queries, commands, quoteQueries } = deps;
   const integration: Sep31Integration = deps.integration ?? createReferenceSep31Integration(config);
+  const quoting = createQuoting(config, deps.rates ?? createReferenceRates(config.sep38));
   const now = () => deps.clock?.() ?? new Date();
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -87,7 +90,11 @@ export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promis
       const receive: Record<string, InfoAssetEntry> = {};
       for (const asset of config.assets) {
         if (!asset.sep31.enabled) continue;
-        receive[asset.code] = { ...(await integration.info(asset, lang)), ...infoOf(asset, config) };
+        const quotes = asset.sep31.quotesSupported && (await quoting.quotes(asset));
+        receive[asset.code] = {
+          ...(await integration.info(asset, lang)),
+          ...infoOf(asset, config, quotes),
+        };
       }
       return { receive };
     },
@@ -120,24 +127,30 @@ export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promis
         const earlier = await queries.transaction(keyed.id, caller.sub);
         if (earlier) return replay(reply, earlier, keyed.idempotency);
       }
-      const { asset, request: post } = await validatePost(request.body, config, (asked) =>
+      const validated = await validatePost(request.body, config, (asked) =>
         // For SEP-31 the sending anchor is the account: its customers under any memo may be used (a token
         // for memo 1 with a receiver registered under memo 2, as SDF's tooling does). SEP-12 stays memo-scoped.
         queries.customerStatuses(asked, { account: caller.account, memo: null }),
       );
-      const pricing = priceTransaction(asset, post.amount);
-      if (pricing.amountOut === null) {
-        throw bad(`amount ${post.amount} does not cover the fee of ${pricing.fee.total} ${asset.code}`);
-      }
+      const { asset, request: post } = validated;
       const id = keyed?.id ?? randomUUID();
-      const verdict = await integration.processPostRequest(post, {
-        transactionId: id,
-        sendingAnchor: caller,
-        asset,
-        amountIn: pricing.amountIn,
-        amountOut: pricing.amountOut,
-        fee: pricing.fee,
+      const at = now();
+      const pricing = await priceSep31Post(validated, caller, id, at, {
+        quoting,
+        findQuote: (quoteId, account) => quoteQueries.quote(quoteId, account),
       });
+      const verdict = await integration.processPostRequest(
+        { ...post, fundingMethod: pricing.fundingMethod },
+        {
+          transactionId: id,
+          sendingAnchor: caller,
+          asset,
+          amountIn: pricing.amountIn,
+          amountOut: pricing.amountOut,
+          amountOutAsset: pricing.amountOutAsset,
+          fee: pricing.fee,
+        },
+      );
       if (!('ok' in verdict)) {
         if (verdict.error === 'customer_info_needed') {
           throw new MooringError('customer_info_needed', 'customer_info_needed', {
@@ -147,26 +160,29 @@ export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promis
         throw bad(verdict.error || 'the transaction was refused');
       }
 
-      const at = now();
-      const assetId = stellarAssetId(asset);
+      // The sender must pay by the configured deadline, and before a firm quote expires (SEP-31 `expired`).
+      let expiresAt = new Date(at.getTime() + config.paymentDeadlineSeconds * 1000);
+      if (pricing.quoteExpiresAt !== null && pricing.quoteExpiresAt < expiresAt) {
+        expiresAt = pricing.quoteExpiresAt;
+      }
       const input: TransactionInput = {
         id,
         sendingAnchor: caller.sub,
         startedAt: at.toISOString(),
         assetCode: asset.code,
         assetIssuer: asset.issuer,
-        amountInAsset: assetId,
+        amountInAsset: pricing.amountInAsset,
         amountIn: pricing.amountIn,
-        amountOutAsset: assetId,
+        amountOutAsset: pricing.amountOutAsset,
         amountOut: pricing.amountOut,
         feeDetails: pricing.fee,
-        fundingMethod: post.fundingMethod,
-        quoteId: null,
+        fundingMethod: pricing.fundingMethod,
+        quoteId: pricing.quoteId,
         senderId: post.senderId,
         receiverId: post.receiverId,
         refundMemo: post.refundMemo,
         refundMemoType: post.refundMemoType,
-        expiresAt: new Date(at.getTime() + config.paymentDeadlineSeconds * 1000).toISOString(),
+        expiresAt: expiresAt.toISOString(),
         fields: post.fields,
       };
       const created = await createWithUniqueMemo(deps, input, asset, at, keyed?.idempotency);
@@ -289,15 +305,19 @@ export async function isSendingAnchor(
   return contracted && (await integration.validSendingAnchor(caller));
 }
 
-/** One asset's `/info` entry. Amounts are JSON numbers here, and only here (display). */
-function infoOf(asset: AssetConfig, config: Pick<Config, 'sep12'>) {
+/**
+ * One asset's `/info` entry. Amounts are JSON numbers here, and only here (display). `quotesSupported`: the
+ * asset is configured for quotes and the rates quote it (SEP-38 `GET /prices?sell_asset=` lists something).
+ */
+function infoOf(asset: AssetConfig, config: Pick<Config, 'sep12'>, quotesSupported: boolean) {
   const sep12Type = (type: string) => {
     const configured = config.sep12.types[type];
     return { types: configured ? { [type]: { description: configured.description } } : {} };
   };
   return {
     enabled: true,
-    quotes_supported: asset.sep31.quotesSupported,
+    quotes_supported: quotesSupported,
+    // As configured: an asset paid out only on quotes stays so while its rates are away.
     quotes_required: asset.sep31.quotesRequired,
     fee_fixed: Number(asset.sep31.feeFixed),
     fee_percent: Number(asset.sep31.feePercent),
@@ -400,6 +420,9 @@ function refusalError(
       );
     case 'late':
       return new MooringError('busy');
+    case 'quote_used':
+    case 'quote_invalid':
+      return bad(answer.reason);
     default:
       return new MooringError('conflict', answer.reason);
   }

@@ -59,8 +59,12 @@ export const PostTransactionBody = Type.Object(
     receiver_id: Type.Optional(Type.String({ description: 'SEP-12 customer id (sep31-receiver)' })),
     refund_memo: Type.Optional(Type.String()),
     refund_memo_type: Type.Optional(Type.String({ description: 'id, text or hash' })),
-    quote_id: Type.Optional(Type.String({ description: 'SEP-38 quote id (not supported yet)' })),
-    destination_asset: Type.Optional(Type.String({ description: 'SEP-38 asset (not supported yet)' })),
+    quote_id: Type.Optional(
+      Type.String({ description: 'a firm SEP-38 quote of this account; amount and assets must match it' }),
+    ),
+    destination_asset: Type.Optional(
+      Type.String({ description: 'SEP-38 off-chain asset to deliver, e.g. iso4217:BRL (indicative price)' }),
+    ),
     fields: Type.Optional(Type.Unknown({ description: 'deprecated: { transaction: { name: value } }' })),
   },
   { additionalProperties: true },

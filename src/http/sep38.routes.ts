@@ -8,10 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { amounts } from '../../machines/index.ts';
-import type { AssetConfig } from '../config/index.ts';
 import { MooringError } from '../errors.ts';
-import type { RateRequest, RatesAsset, RatesIntegration } from '../integrations/rates-integration.ts';
+import type { RatesIntegration } from '../integrations/rates-integration.ts';
 import { createReferenceRates } from '../integrations/reference/rates.ts';
 import type { Quote } from '../read-model/quotes.ts';
 import { createReferenceSep31Integration } from '../integrations/reference/sep31.ts';
@@ -19,7 +17,6 @@ import type { RouteDeps } from './app.ts';
 import { requireSep10, type Sep10Identity } from './auth.ts';
 import { commanded } from './commands.ts';
 import { isSendingAnchor } from './sep31.routes.ts';
-import { stellarAssetId } from './sep31/fees.ts';
 import {
   ErrorResponse,
   InfoResponse,
@@ -31,36 +28,16 @@ import {
   QuoteParams,
   QuoteResponse,
 } from './sep38.schemas.ts';
-import { priceAmounts, PricingError, type PricedAmounts } from './sep38/pricing.ts';
+import { assetNamed, createQuoting } from './sep38/quoting.ts';
 
 const bad = (message: string) => new MooringError('bad_request', message);
 const notFound = () => new MooringError('not_found', 'quote not found');
 const errors = { 400: ErrorResponse, 403: ErrorResponse };
-const CONTEXTS = new Set(['sep31']);
-
-/** An asset as SEP-38 prices it: its id, its significant decimals, and the Stellar asset behind it if any. */
-interface KnownAsset {
-  id: string;
-  decimals: number;
-  stellar: AssetConfig | null;
-  offChain: RatesAsset | null;
-}
-
-/** What a `GET /price` or `POST /quote` asks for, before it is priced. */
-interface PriceAsk {
-  sell_asset: string;
-  buy_asset: string;
-  sell_amount?: string | undefined;
-  buy_amount?: string | undefined;
-  sell_delivery_method?: string | undefined;
-  buy_delivery_method?: string | undefined;
-  country_code?: string | undefined;
-  context: string;
-}
 
 export async function sep38Routes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { config, quoteQueries, quoteCommands } = deps;
   const rates: RatesIntegration = deps.rates ?? createReferenceRates(config.sep38);
+  const { knownAssets, price } = createQuoting(config, rates);
   const sep31 = deps.integration ?? createReferenceSep31Integration(config);
   const now = () => deps.clock?.() ?? new Date();
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -73,88 +50,6 @@ export async function sep38Routes(app: FastifyInstance, deps: RouteDeps): Promis
       }
     },
   ];
-
-  /** Every asset quotes may name: the enabled Stellar assets and the integration's off-chain assets. */
-  async function knownAssets(): Promise<Map<string, KnownAsset>> {
-    const known = new Map<string, KnownAsset>();
-    for (const asset of config.assets) {
-      if (!asset.sep31.enabled) continue;
-      const id = stellarAssetId(asset);
-      known.set(id, { id, decimals: asset.significantDecimals, stellar: asset, offChain: null });
-    }
-    for (const asset of await rates.offChainAssets()) {
-      known.set(asset.asset, {
-        id: asset.asset,
-        decimals: asset.significantDecimals,
-        stellar: null,
-        offChain: asset,
-      });
-    }
-    return known;
-  }
-
-  function assetNamed(known: Map<string, KnownAsset>, id: string, name: string): KnownAsset {
-    const asset = known.get(id);
-    if (asset === undefined) throw bad(`${name} is not an asset this anchor quotes: ${id}`);
-    return asset;
-  }
-
-  /** Checks a `GET /price` or `POST /quote` against the SEP and prices it. */
-  async function price(
-    ask: PriceAsk,
-    type: RateRequest['type'],
-    account: string | undefined,
-  ): Promise<{ priced: PricedAmounts; sell: KnownAsset; buy: KnownAsset; expiresAt: Date | undefined }> {
-    if (!CONTEXTS.has(ask.context)) throw bad(`unsupported context: ${ask.context}; only sep31 is offered`);
-    if ((ask.sell_amount === undefined) === (ask.buy_amount === undefined)) {
-      throw bad('exactly one of sell_amount and buy_amount is required');
-    }
-    const known = await knownAssets();
-    const sell = assetNamed(known, ask.sell_asset, 'sell_asset');
-    const buy = assetNamed(known, ask.buy_asset, 'buy_asset');
-    // SEP-31: the sending anchor pays in a Stellar asset and the receiver gets the off-chain one.
-    if (sell.stellar === null) throw bad('sell_asset must be a Stellar asset in the sep31 context');
-    if (buy.offChain === null) throw bad('buy_asset must be an off-chain asset in the sep31 context');
-    checkMethod(ask.sell_delivery_method, sell.offChain?.sellDeliveryMethods, 'sell_delivery_method');
-    checkMethod(ask.buy_delivery_method, buy.offChain.buyDeliveryMethods, 'buy_delivery_method');
-    if (ask.country_code !== undefined && !buy.offChain.countryCodes.includes(ask.country_code)) {
-      throw bad(`country_code is not one this anchor serves: ${ask.country_code}`);
-    }
-    const terms = await rates.rate({
-      type,
-      context: 'sep31',
-      sellAsset: sell.id,
-      buyAsset: buy.id,
-      ...(ask.sell_amount !== undefined && { sellAmount: ask.sell_amount }),
-      ...(ask.buy_amount !== undefined && { buyAmount: ask.buy_amount }),
-      ...(ask.sell_delivery_method !== undefined && { sellDeliveryMethod: ask.sell_delivery_method }),
-      ...(ask.buy_delivery_method !== undefined && { buyDeliveryMethod: ask.buy_delivery_method }),
-      ...(ask.country_code !== undefined && { countryCode: ask.country_code }),
-      ...(account !== undefined && { account }),
-    });
-    if (terms === null) throw bad(`no price for ${sell.id} to ${buy.id}`);
-    let priced: PricedAmounts;
-    try {
-      priced = priceAmounts({
-        terms,
-        sellAsset: { id: sell.id, decimals: sell.decimals },
-        buyAsset: { id: buy.id, decimals: buy.decimals },
-        ...(ask.sell_amount !== undefined && { sellAmount: ask.sell_amount }),
-        ...(ask.buy_amount !== undefined && { buyAmount: ask.buy_amount }),
-      });
-    } catch (error) {
-      if (error instanceof PricingError) throw bad(error.message);
-      throw error;
-    }
-    const { minAmount, maxAmount } = sell.stellar.sep31;
-    if (
-      amounts.compareAmounts(priced.sellAmount, minAmount) < 0 ||
-      amounts.compareAmounts(priced.sellAmount, maxAmount) > 0
-    ) {
-      throw bad(`sell_amount must be between ${minAmount} and ${maxAmount} (got ${priced.sellAmount})`);
-    }
-    return { priced, sell, buy, expiresAt: terms.expiresAt };
-  }
 
   r.get('/info', { schema: { response: { 200: InfoResponse } } }, async () => {
     const pairs = await rates.pairs();
@@ -337,17 +232,6 @@ export function quoteView(quote: Quote): QuoteResponse {
     ...(quote.buyDeliveryMethod !== null && { buy_delivery_method: quote.buyDeliveryMethod }),
     fee: quote.fee,
   };
-}
-
-function checkMethod(
-  method: string | undefined,
-  offered: readonly { name: string }[] | undefined,
-  name: string,
-): void {
-  if (method === undefined) return;
-  if (!(offered ?? []).some((entry) => entry.name === method)) {
-    throw bad(`${name} is not offered for this asset: ${method}`);
-  }
 }
 
 /** An ISO 8601 date-time with a time zone, or null. */

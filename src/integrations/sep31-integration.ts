@@ -60,6 +60,9 @@ export interface Sep31PostRequest {
   lang: string | null;
   refundMemo: string | null;
   refundMemoType: MemoType | null;
+  /** SEP-38: the firm quote the transaction is on, or the off-chain asset to deliver (`iso4217:BRL`). */
+  quoteId: string | null;
+  destinationAsset: string | null;
   /** Legacy `fields.transaction` values (flat strings only). */
   fields: Record<string, string>;
 }
@@ -72,6 +75,8 @@ export interface Sep31PostContext {
   asset: AssetConfig;
   amountIn: string;
   amountOut: string;
+  /** SEP-38 id of what the receiver gets: the Stellar asset itself (1:1), or the quote's buy asset. */
+  amountOutAsset: string;
   fee: FeeDetails;
 }
 

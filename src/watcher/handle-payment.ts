@@ -32,7 +32,8 @@ import { candidateKey, findPaymentCandidates } from './candidates.ts';
 /**
  * Why a payment to a watched account was not credited (the `reason` column of `unmatched_payments`):
  * the matcher's reasons, plus those the actor decides: `already_credited` (the operation is credited to
- * another transaction), `not_pending_sender` and `rejected` (the machine refused the payment).
+ * another transaction), `not_pending_sender`, `expired` (the transaction expired, or the payment came after
+ * its firm quote expired) and `rejected` (the machine refused the payment).
  */
 export type UnmatchedReason = MatchUnmatchedReason | 'already_credited' | 'rejected';
 

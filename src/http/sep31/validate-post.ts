@@ -16,9 +16,12 @@ export type CustomerStatusLookup = (asked: { id: string; type: string }[]) => Pr
 export interface ValidatedPost {
   asset: AssetConfig;
   request: Sep31PostRequest;
+  /** False when `funding_method` was left out (then the asset's first method, or a quote's method). */
+  fundingMethodGiven: boolean;
 }
 
 const MAX_AMOUNT_TEXT = 64;
+const MAX_QUOTE_TEXT = 100;
 const MAX_LEGACY_FIELDS = 50;
 const MAX_LEGACY_NAME = 100;
 const MAX_LEGACY_VALUE = 1000;
@@ -50,10 +53,11 @@ export async function validatePost(
     customerStatus,
   );
   const refund = checkRefundMemo(body.refund_memo, body.refund_memo_type);
-  checkQuotes(body, asset);
+  const quotes = checkQuotes(body, asset);
   const fields = checkLegacyFields(body.fields);
   return {
     asset,
+    fundingMethodGiven: present(body.funding_method) && body.funding_method !== '',
     request: {
       assetCode: asset.code,
       assetIssuer: asset.issuer,
@@ -64,6 +68,7 @@ export async function validatePost(
       lang,
       refundMemo: refund?.memo ?? null,
       refundMemoType: refund?.type ?? null,
+      ...quotes,
       fields,
     },
   };
@@ -183,14 +188,25 @@ function checkRefundMemo(memo: unknown, type: unknown): { memo: string; type: Me
   return { memo, type };
 }
 
-function checkQuotes(body: Record<string, unknown>, asset: AssetConfig) {
-  if (
-    (present(body.quote_id) && body.quote_id !== '') ||
-    (present(body.destination_asset) && body.destination_asset !== '')
-  ) {
-    throw bad('quotes are not supported');
-  }
-  if (asset.sep31.quotesRequired) throw bad(`a quote_id is required for ${asset.code}`);
+/**
+ * `quote_id` and `destination_asset` as given (SEP-38 ids); the quote itself is checked against the request
+ * later (`sep31/quotes.ts`). An asset with `quotesRequired` takes only transactions on a firm quote.
+ */
+function checkQuotes(
+  body: Record<string, unknown>,
+  asset: AssetConfig,
+): { quoteId: string | null; destinationAsset: string | null } {
+  const text = (raw: unknown, name: string): string | null => {
+    if (!present(raw) || raw === '') return null;
+    if (typeof raw !== 'string' || raw.length > MAX_QUOTE_TEXT || raw.includes('\u0000')) {
+      throw bad(`${name} must be a string of at most ${MAX_QUOTE_TEXT} characters`);
+    }
+    return raw;
+  };
+  const quoteId = text(body.quote_id, 'quote_id');
+  const destinationAsset = text(body.destination_asset, 'destination_asset');
+  if (asset.sep31.quotesRequired && quoteId === null) throw bad(`a quote_id is required for ${asset.code}`);
+  return { quoteId, destinationAsset };
 }
 
 /**

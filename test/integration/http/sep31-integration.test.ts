@@ -90,6 +90,8 @@ describe('SEP-31 with an integration', () => {
       lang: null,
       refundMemo: 'r',
       refundMemoType: 'text',
+      quoteId: null,
+      destinationAsset: null,
       fields: {},
     });
     expect(context).toMatchObject({

@@ -119,9 +119,11 @@ describe('toMermaid(transactionMachine)', () => {
       );
     }
     expect(arrowLines).toContain(
-      'pending_sender --> pending_receiver__ready : PAYMENT_RECEIVED [inTransactionAsset and paidExactly]',
+      'pending_sender --> pending_receiver__ready : PAYMENT_RECEIVED [paidBeforeQuoteExpired and inTransactionAsset and paidExactly]',
     );
-    expect(arrowLines).toContain('pending_sender --> error : PAYMENT_RECEIVED [inTransactionAsset]');
+    expect(arrowLines).toContain(
+      'pending_sender --> error : PAYMENT_RECEIVED [paidBeforeQuoteExpired and inTransactionAsset]',
+    );
     expect(arrowLines).toContain('error --> pending_receiver__ready : RECOVER [fundsReceivedInFull]');
   });
 

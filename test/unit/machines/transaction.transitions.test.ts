@@ -145,6 +145,40 @@ describe('PAYMENT_RECEIVED', () => {
     const refused = expectRefused(run(paths.ready), ev.paidExact);
     expect(refused?.reason).toMatch(/not accepted/);
   });
+
+  describe('on a firm quote (SEP-31: the payment must be made before the quote expires)', () => {
+    const quoted = () => run(paths.pendingSender, makeInput({ quoteId: 'quote-1' }));
+    const madeAt = (createdAt: string) => ({
+      ...ev.paidExact,
+      at: at(60 * 30),
+      payment: { ...ev.paidExact.payment, createdAt },
+    });
+
+    it('a payment made before the deadline is credited, whenever it is seen', () => {
+      const step = accept(quoted().snapshot, madeAt(new Date(Date.parse(EXPIRES_AT) - 1).toISOString()));
+      expect(step.status).toBe('pending_receiver');
+      expect(step.snapshot.context.payment).not.toBeNull();
+    });
+
+    it.each([
+      ['exact', '100'],
+      ['over', '110'],
+      ['under', '50'],
+    ])('an %s payment made at or after the deadline is refused, nothing credited', (_, amount) => {
+      for (const createdAt of [EXPIRES_AT, at(60 * 25)]) {
+        const event = madeAt(createdAt);
+        const refused = expectRefused(quoted(), {
+          ...event,
+          payment: { ...event.payment, amount },
+        });
+        expect(refused?.reason).toMatch(/conditions are not met/);
+      }
+    });
+
+    it('without a quote, the configured deadline does not refuse a payment (the expire worker ends it)', () => {
+      expect(accept(sender().snapshot, madeAt(at(60 * 25))).status).toBe('pending_receiver');
+    });
+  });
 });
 
 describe('EXPIRE', () => {

@@ -235,12 +235,7 @@ const cases: [string, HorizonPaymentRecord, PaymentCandidate | null, Partial<Mat
     candidate({ status: 'pending_receiver', creditedOperationId: '999' }),
     unmatched('not_pending_sender', 'tx-1'),
   ],
-  [
-    'an expired transaction',
-    record(),
-    candidate({ status: 'expired' }),
-    unmatched('not_pending_sender', 'tx-1'),
-  ],
+  ['an expired transaction', record(), candidate({ status: 'expired' }), unmatched('expired', 'tx-1')],
   [
     'the right code from another issuer',
     record({ asset_issuer: OTHER_ISSUER }),

@@ -336,8 +336,8 @@ describe('toElkGraph', () => {
       (r) => r.from === 'transaction.pending_sender' && r.to === 'transaction.pending_receiver.ready',
     );
     expect(twins?.edges.map((e) => e.guard)).toEqual([
-      'inTransactionAsset and paidExactly',
-      'inTransactionAsset and overpaid',
+      'paidBeforeQuoteExpired and inTransactionAsset and paidExactly',
+      'paidBeforeQuoteExpired and inTransactionAsset and overpaid',
     ]);
     const errorRoutes = routes.filter((r) => r.edges.some((e) => e.event === 'ERROR') && r.from !== r.to);
     expect(errorRoutes.length).toBeGreaterThan(3);
