@@ -56,6 +56,7 @@ export function createHttpSep31Integration(client: BusinessClient): Sep31Integra
           ...snakeKeys(request),
           amount_in: context.amountIn,
           amount_out: context.amountOut,
+          amount_out_asset: context.amountOutAsset,
           fee_details: context.fee,
         },
         accept: REFUSALS,

@@ -73,6 +73,8 @@ describe('SEP-31 hooks on the example business server', () => {
       refundMemo: null,
       refundMemoType: null,
       fields: {},
+      quoteId: null,
+      destinationAsset: null,
     };
     const context = {
       transactionId: 't-1',
@@ -80,6 +82,7 @@ describe('SEP-31 hooks on the example business server', () => {
       asset,
       amountIn: '100',
       amountOut: '98.5',
+      amountOutAsset: USDC,
       fee: { total: '1.5', asset: USDC },
     };
     expect(await sep31().processPostRequest(post, context)).toEqual({ ok: true });
