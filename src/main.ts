@@ -6,16 +6,21 @@ import { startActorHost, type ActorHost } from './actors/actor-host.ts';
 import { createTransactionCommands } from './actors/commands.ts';
 import { createCustomerActors } from './actors/customer-actors.ts';
 import { createCustomerCommands } from './actors/customer-commands.ts';
+import { createQuoteActors } from './actors/quote-actors.ts';
 import { createQuoteCommands } from './actors/quote-commands.ts';
-import { createBus, type EventBus } from './bus/index.ts';
+import { createBus, openBusinessEventStream, type EventBus } from './bus/index.ts';
 import type { Config } from './config/index.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type OpenDatabaseOptions } from './db/index.ts';
 import {
   actorMessageHandler,
+  businessEventKinds,
   callbackHandlers,
   DEFAULT_MESSAGE_RELAY_SETTINGS,
+  DEFAULT_NATS_EVENT_RELAY_SETTINGS,
   DEFAULT_RELAY_SETTINGS,
+  natsEventHandler,
   startOutboxRelay,
+  webhookEventHandler,
 } from './effects/index.ts';
 import { buildApp } from './http/app.ts';
 import { startMetricsServer } from './http/metrics.routes.ts';
@@ -47,7 +52,7 @@ import {
  * - `http`: the SEP endpoints (any number of instances).
  * - `actors`: owns bus partitions and applies what arrives to the actors (NATS: shared by instances;
  *   with the in-process bus every process hosts its own, so `actors` is added to any other role).
- * - `relay`: delivers signed callbacks from the outbox.
+ * - `relay`: delivers signed callbacks and business events (NATS, webhook) from the outbox.
  * - `watcher`: follows Horizon for payments to the receiving accounts (one active per account, by lease).
  * - `execute-outgoing`: requests payouts for funded transactions and carries them out at the rails.
  * - `poll-outgoing`: asks the rails about pending payouts.
@@ -121,15 +126,19 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
 
     let actors: ActorHost | null = null;
     if (roles.has('actors')) {
+      // Business events are written with each change, one outbox row per destination turned on.
+      const eventKinds = businessEventKinds(config);
       actors = startActorHost({
         db,
         bus,
-        transactions: { payoutCustomerTypes: payoutCustomerTypes(config), sep12: config.sep12 },
+        transactions: { payoutCustomerTypes: payoutCustomerTypes(config), sep12: config.sep12, eventKinds },
         customers: createCustomerActors({
           sep12: config.sep12,
+          eventKinds,
           ...(integration?.customers && { integration: integration.customers }),
           log: log.child({ role: 'customers' }),
         }),
+        quotes: createQuoteActors({ eventKinds }),
         leaseMs: config.actors.leaseSeconds * 1000,
         // PostgreSQL runs two group commits at once on two cores; PGlite has one connection.
         commitLanes: database.kind === 'postgres' ? 2 : 1,
@@ -159,6 +168,31 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         log: log.child({ role: 'relay' }),
       });
       started({ close: () => relay.stop() });
+      // Business events: a relay per destination, so a failing webhook never holds back NATS.
+      if (config.events.nats && config.natsUrl !== null) {
+        const stream = await openBusinessEventStream({ url: config.natsUrl, prefix: config.nats.prefix });
+        started(stream);
+        const events = startOutboxRelay({
+          db,
+          handlers: { event_nats: natsEventHandler(stream) },
+          workerId: `events-nats-${workerId}`,
+          ...DEFAULT_NATS_EVENT_RELAY_SETTINGS,
+          wake: bus.signals('outbox.event_nats'),
+          log: log.child({ role: 'events-nats' }),
+        });
+        started({ close: () => events.stop() });
+      }
+      if (config.events.webhookUrl !== null) {
+        const webhook = startOutboxRelay({
+          db,
+          handlers: { event_webhook: webhookEventHandler({ url: config.events.webhookUrl, config }) },
+          workerId: `events-webhook-${workerId}`,
+          ...DEFAULT_RELAY_SETTINGS,
+          wake: bus.signals('outbox.event_webhook'),
+          log: log.child({ role: 'events-webhook' }),
+        });
+        started({ close: () => webhook.stop() });
+      }
     }
     let paymentsReady: (() => Promise<void>) | null = null;
     if (roles.has('watcher')) {

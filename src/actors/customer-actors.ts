@@ -54,6 +54,7 @@ import type { Database } from '../db/database.ts';
 import { insertEffects, type NewOutboxEffect } from '../db/outbox.repository.ts';
 import { recordRefusedMessages, type RefusedMessage } from '../db/refused-messages.repository.ts';
 import { actorMessagePayload, type CustomerStatusChangedPayload } from '../effects/payloads.ts';
+import { businessEventEffects, customerEvent, type BusinessEventKind } from '../effects/business-events.ts';
 import type {
   CustomerFieldValue,
   CustomerIntegration,
@@ -85,6 +86,8 @@ export interface CustomerActorsOptions {
   clock?: () => Date;
   /** Where a review or deletion the integration could not take is reported. */
   log?: { warn(object: object, message: string): void };
+  /** Outbox kinds of business events (`businessEventKinds(config)`): a `customer_updated` per change. */
+  eventKinds?: readonly BusinessEventKind[];
 }
 
 type PutBody = Extract<CustomerMessageBody, { type: 'put' }>;
@@ -537,6 +540,12 @@ export function createCustomerActors(options: CustomerActorsOptions): ActorKind 
       if (!written) throw new VersionConflictError(w.address, before.version);
       const version = before.version + 1;
       w.record = { ...before, ...after, status, version, updatedAt: at };
+      if (options.eventKinds?.length) {
+        const statuses = Object.fromEntries(Object.keys(types).map((t) => [t, statusOf(after, t)]));
+        const customer = { id: before.id, account: before.account, memo: before.memo, type: after.type };
+        const event = customerEvent({ ...customer, status, statuses, version, updated_at: stamp }, at);
+        effects.push(...businessEventEffects(event, options.eventKinds));
+      }
       const url = before.callbackUrl;
       if (url === null) return;
       for (const type of Object.keys(types)) {

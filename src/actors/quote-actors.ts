@@ -10,12 +10,22 @@
 import type { Transaction } from 'kysely';
 import type { Delivery } from '../bus/index.ts';
 import type { Database } from '../db/database.ts';
-import { findQuote, insertQuote } from '../db/quotes.repository.ts';
+import { insertEffects, type NewOutboxEffect } from '../db/outbox.repository.ts';
+import { findQuote, insertQuote, type Quote } from '../db/quotes.repository.ts';
+import { businessEventEffects, quoteEvent, type BusinessEventKind } from '../effects/business-events.ts';
+import { quoteView } from '../views/sep38-quote.ts';
 import { recordRefusedMessages, type RefusedMessage } from '../db/refused-messages.repository.ts';
 import type { ActorKind } from './actor-host.ts';
 import { isQuoteMessage, parseAddress, type QuoteMessageBody, type QuoteReply } from './messages.ts';
 
-export function createQuoteActors(): ActorKind {
+export interface QuoteActorsOptions {
+  /** Outbox kinds of business events (`businessEventKinds(config)`): a `quote_created` per new quote. */
+  eventKinds?: readonly BusinessEventKind[];
+  clock?: () => Date;
+}
+
+export function createQuoteActors(options: QuoteActorsOptions = {}): ActorKind {
+  const clock = options.clock ?? (() => new Date());
   return { apply };
 
   async function apply(
@@ -24,6 +34,7 @@ export function createQuoteActors(): ActorKind {
   ): Promise<{ answers: QuoteReply[]; effectKinds: ReadonlySet<string> }> {
     const refusals: RefusedMessage[] = [];
     const answers: QuoteReply[] = [];
+    const effects: NewOutboxEffect[] = [];
     for (const { delivery, address } of items) {
       const parsed = parseAddress(address);
       const body = delivery.message.body;
@@ -33,23 +44,28 @@ export function createQuoteActors(): ActorKind {
         answers.push({ outcome: 'refused', code: 'malformed', reason });
         continue;
       }
-      const answer = await create(trx, parsed.id, body);
+      const quote = quoteRecord(parsed.id, body);
+      const answer = await create(trx, quote);
+      if (answer.outcome === 'applied' && answer.created && options.eventKinds?.length) {
+        effects.push(...businessEventEffects(quoteEvent(quoteView(quote), clock()), options.eventKinds));
+      }
       if (answer.outcome === 'refused') refusals.push(refusal(delivery, address, answer.code, answer.reason));
       answers.push(answer);
     }
     await recordRefusedMessages(trx, refusals);
-    return { answers, effectKinds: new Set() };
+    await insertEffects(trx, effects);
+    return { answers, effectKinds: new Set(effects.map((e) => e.kind)) };
   }
 }
 
-async function create(trx: Transaction<Database>, id: string, body: QuoteMessageBody): Promise<QuoteReply> {
+function quoteRecord(id: string, body: QuoteMessageBody): Omit<Quote, 'transactionId'> {
   const { quote } = body;
-  const created = await insertQuote(trx, {
-    ...quote,
-    id,
-    expiresAt: new Date(quote.expiresAt),
-    createdAt: new Date(quote.createdAt),
-  });
+  return { ...quote, id, expiresAt: new Date(quote.expiresAt), createdAt: new Date(quote.createdAt) };
+}
+
+async function create(trx: Transaction<Database>, quote: Omit<Quote, 'transactionId'>): Promise<QuoteReply> {
+  const { id } = quote;
+  const created = await insertQuote(trx, quote);
   if (created) return { outcome: 'applied', quoteId: id, created: true };
   const stored = await findQuote(trx, id);
   const same =
@@ -57,7 +73,7 @@ async function create(trx: Transaction<Database>, id: string, body: QuoteMessage
     stored.account === quote.account &&
     stored.sellAmount === quote.sellAmount &&
     stored.buyAmount === quote.buyAmount &&
-    stored.expiresAt.getTime() === new Date(quote.expiresAt).getTime();
+    stored.expiresAt.getTime() === quote.expiresAt.getTime();
   return same
     ? { outcome: 'applied', quoteId: id, created: false }
     : { outcome: 'refused', code: 'exists', reason: `another quote has the id ${id}` };

@@ -42,6 +42,11 @@ import type { Database } from '../db/database.ts';
 import { insertEffectsQuery, type NewOutboxEffect } from '../db/outbox.repository.ts';
 import { actorMessagePayload, transactionEffectPayload } from '../effects/payloads.ts';
 import {
+  businessEventEffects,
+  transactionEvent,
+  type BusinessEventKind,
+} from '../effects/business-events.ts';
+import {
   findRefusedMessagesQuery,
   recordRefusedMessages,
   type RefusedMessage,
@@ -114,6 +119,8 @@ export interface TransactionBatchDeps {
   clock: () => Date;
   /** Hot actors (host-owned; read only here). */
   cached?: (transactionId: string) => CachedTransaction | undefined;
+  /** Outbox kinds each business event is written as (`businessEventKinds(config)`); none by default. */
+  eventKinds?: readonly BusinessEventKind[];
 }
 
 export interface TransactionBatchResult {
@@ -312,7 +319,21 @@ export async function applyTransactionBatch(
     const broken = invariantViolations(result.step.status, result.step.snapshot.context);
     if (broken.length > 0) return { code: 'failed', reason: `would break invariants: ${broken.join('; ')}` };
     record(w, eventId, event, w.status, result.step, operator);
+    announce(w, 'transaction_status_changed');
     return null;
+  };
+
+  /** The business event of the change just recorded on `w`, as the transaction is now. */
+  const announce = (w: Working, type: 'transaction_created' | 'transaction_status_changed') => {
+    if (!deps.eventKinds?.length) return;
+    const event = transactionEvent({
+      type,
+      status: w.status,
+      context: w.snapshot.context,
+      seq: w.version,
+      at: now,
+    });
+    effects.push(...businessEventEffects(event, deps.eventKinds, { id: w.id, seq: w.version }));
   };
 
   const record = (
@@ -533,6 +554,7 @@ export async function applyTransactionBatch(
         customersChanged: false,
       };
       for (const s of steps) record(w, s.eventId, s.event, s.before, s.step);
+      announce(w, 'transaction_created');
       working.set(input.id, w);
       if (memo) takenMemos.add(memoKeyText(memo));
       if (body.idempotency) {

@@ -12,6 +12,7 @@ import type {
 } from '../../machines/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/database.ts';
+import type { BusinessEventKind } from '../effects/business-events.ts';
 import {
   EventRejectedError,
   isRetryableConflict,
@@ -49,6 +50,8 @@ export interface TransactionHostOptions {
   payoutCustomerTypes?: readonly string[] | null;
   sep12?: Pick<Config['sep12'], 'types'>;
   clock?: () => Date;
+  /** Outbox kinds of business events (`businessEventKinds(config)`). Default: none. */
+  eventKinds?: readonly BusinessEventKind[];
 }
 
 /** Racing writers on one transaction retry this often before giving up. */
@@ -76,6 +79,7 @@ export function createTransactionHost(options: TransactionHostOptions): Transact
             payoutCustomerTypes: options.payoutCustomerTypes ?? null,
             sep12: options.sep12 ?? { types: {} },
             clock: options.clock ?? (() => new Date()),
+            eventKinds: options.eventKinds ?? [],
           }),
         );
         return outcomeOf(transactionId, eventType, result.answers[0]!);

@@ -22,7 +22,12 @@ export { createInProcessBus } from './in-process-bus.ts';
 export { createNatsBus, DEFAULT_PREFIX } from './nats-bus.ts';
 export { partitionOf } from './partition.ts';
 export { MalformedMessageError } from './codec.ts';
-export { streamName } from './subjects.ts';
+export { businessEventsStreamName, businessEventSubject, streamName } from './subjects.ts';
+export {
+  DEFAULT_EVENTS_DUPLICATE_WINDOW_MS,
+  DEFAULT_EVENTS_MAX_AGE_MS,
+  openBusinessEventStream,
+} from './business-event-stream.ts';
 
 export type {
   BusLogger,
@@ -35,6 +40,7 @@ export type {
 } from './event-bus.ts';
 export type { InProcessBusOptions } from './in-process-bus.ts';
 export type { NatsBusOptions } from './nats-bus.ts';
+export type { BusinessEventStream, BusinessEventStreamOptions } from './business-event-stream.ts';
 
 /** Configuration of {@link createBus}. */
 export interface CreateBusConfig extends BusOptions {

@@ -145,7 +145,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
 /** JetStream error code: "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+/** Creates the stream, or updates its configuration when it exists. */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
   try {
     await jsm.streams.add(config);
   } catch (error) {

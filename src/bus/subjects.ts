@@ -5,6 +5,8 @@
  * - `<prefix>.in.<partition>.<actor>`: messages, in the stream `<prefix>_events`.
  * - `<prefix>.reply.<bus instance>.<n>`: answers to requests (core NATS, not stored).
  * - `<prefix>.signal.<topic>`: best-effort notices (core NATS, not stored).
+ * - `<prefix>.events.<entity>.<what>`: business events for the anchor's business server, in the stream
+ *   `<prefix>_business_events` (kept for consumers; see docs/events.md).
  *
  * `<actor>` is the address when it is a safe subject token (letters, digits, `_`, `-`, `:`), else `~`
  * followed by the base64url of its UTF-8 bytes. `~` never appears in a safe token, so the encoding is
@@ -55,6 +57,22 @@ export function repliesFilter(prefix: string, instance: string): string {
 
 export function signalSubject(prefix: string, topic: string): string {
   return `${prefix}.signal.${topic}`;
+}
+
+/** The stream of business events (apart from the bus's own, which is purged as soon as it is applied). */
+export function businessEventsStreamName(prefix: string): string {
+  return `${prefix}_business_events`;
+}
+
+/** A business event's subject, e.g. `mooring.events.transaction.created` for the topic `transaction.created`. */
+export function businessEventSubject(prefix: string, topic: string): string {
+  assertTopic(topic);
+  return `${prefix}.events.${topic}`;
+}
+
+/** Every business event subject of the deployment (the stream's subject). */
+export function businessEventsFilter(prefix: string): string {
+  return `${prefix}.events.>`;
 }
 
 /** The last token of a subject (the encoded address of a message subject). */

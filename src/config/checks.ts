@@ -93,6 +93,15 @@ export const checkHttpUrl: Check<string> = (value, where) => {
   return url.replace(/\/+$/, '');
 };
 
+/** true/false, from a file, or as text from the environment (also 1/0, yes/no, on/off). */
+export const checkBoolean: Check<boolean> = (value, where) => {
+  if (typeof value === 'boolean') return value;
+  const word = typeof value === 'string' ? value.trim().toLowerCase() : '';
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  fail(where, 'true or false', value);
+};
+
 export const checkPaymentSource: Check<'horizon' | 'rpc'> = (value, where) => {
   const source = typeof value === 'string' ? value.trim().toLowerCase() : value;
   if (source !== 'horizon' && source !== 'rpc') fail(where, '"horizon" or "rpc"', value);

@@ -3,6 +3,7 @@
  * first: command-line overrides, then the environment, then the config file, then the defaults.
  */
 import {
+  checkBoolean,
   checkDatabaseUrl,
   checkHomeDomain,
   checkHttpUrl,
@@ -47,6 +48,8 @@ export interface Settings {
   businessUrl: string;
   businessToken: string;
   businessTimeoutSeconds: number;
+  eventsNats: boolean;
+  eventsWebhookUrl: string;
 }
 
 export type SettingName = keyof Settings;
@@ -99,6 +102,8 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<K> } = {
     file: ['integrations', 'business', 'timeoutSeconds'],
     check: checkPositiveSeconds,
   },
+  eventsNats: { env: 'EVENTS_NATS', file: ['events', 'nats'], check: checkBoolean },
+  eventsWebhookUrl: { env: 'EVENTS_WEBHOOK_URL', file: ['events', 'webhookUrl'], check: checkHttpUrl },
 };
 
 /** Every environment variable Mooring reads (each is documented in `.env.example`). */

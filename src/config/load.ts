@@ -123,6 +123,12 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         'of localhost and 127.0.0.1 — only for a sending anchor on this machine, never on a shared host',
     );
   }
+  const natsUrl = settings.natsUrl?.value ?? null;
+  if (settings.eventsNats?.value === true && natsUrl === null) {
+    warnings.push(
+      `${settings.eventsNats.where} is true, but there is no NATS_URL: no business events on NATS`,
+    );
+  }
   const sep38 = resolveSep38(file.sep38, secrets.assets, sandbox);
   const watcher = resolveWatcher(file.watcher);
   const operatorToken = settings.operatorToken?.value;
@@ -136,7 +142,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     port,
     host: settings.host?.value ?? DEFAULT_HOST,
     databaseUrl: settings.databaseUrl?.value ?? null,
-    natsUrl: settings.natsUrl?.value ?? null,
+    natsUrl,
     database: {
       connectTimeoutSeconds: file.database?.connectTimeoutSeconds ?? DEFAULT_DATABASE_CONNECT_TIMEOUT_SECONDS,
     },
@@ -186,6 +192,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     http: resolveHttp(file.http, settings.trustProxy?.value),
     rateLimit: resolveRateLimit(file.rateLimit),
     callbacks,
+    events: {
+      nats: natsUrl !== null && (settings.eventsNats?.value ?? true),
+      webhookUrl: settings.eventsWebhookUrl?.value ?? null,
+    },
     sandbox,
     logLevel: settings.logLevel?.value ?? DEFAULT_LOG_LEVEL,
     configFile,

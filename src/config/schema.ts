@@ -340,6 +340,17 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false, expected: 'an object' },
       ),
     ),
+    events: Type.Optional(
+      Type.Object(
+        {
+          /** Business events on NATS (`<prefix>.events.…`); only with a NATS bus. Default true. */
+          nats: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+          /** The business server's webhook: every business event is POSTed there, signed. */
+          webhookUrl: Type.Optional(Type.String({ expected: 'an http(s) URL' })),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
     /** Path of the anchor's integration module (default export: `{ sep31?, customers?, rates? }`), relative to the config file. */
     integration: Type.Optional(Type.String({ minLength: 1, expected: 'a module path' })),
     /** Where each integration hook is answered; see docs/business-http.md. */

@@ -212,6 +212,14 @@ export interface CallbacksConfig {
   readonly allowLoopback: boolean;
 }
 
+/** Business events (docs/events.md): where the outbox relay delivers them. */
+export interface EventsConfig {
+  /** Published on NATS under `<prefix>.events.`; false with the in-process bus. */
+  readonly nats: boolean;
+  /** POSTed, signed, to this URL; null: no webhook. */
+  readonly webhookUrl: string | null;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -258,6 +266,7 @@ export interface Config {
   readonly http: HttpConfig;
   readonly rateLimit: RateLimitConfig;
   readonly callbacks: CallbacksConfig;
+  readonly events: EventsConfig;
   /**
    * True when a secret was generated (see `sandbox.json`), or the demo asset is served with no sendingAnchors
    * configured: a test setup, which may let any account send.

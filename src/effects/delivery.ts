@@ -21,6 +21,11 @@ export interface DeliveryOptions {
   timeoutMs?: number;
   /** Host resolution, for tests. Default: the system resolver. */
   resolve?: ResolveHost;
+  /**
+   * The URL is the operator's own (config, e.g. the business events webhook), not a sending anchor's: it
+   * may be on the private network, so the SSRF checks are skipped.
+   */
+  trusted?: boolean;
 }
 
 export interface CallbackRequest {
@@ -46,10 +51,9 @@ export class CallbackDeliveryError extends Error {
 /** POSTs a signed callback; resolves with the 2xx status, throws `CallbackDeliveryError` otherwise. */
 export async function deliverCallback(request: CallbackRequest, options: DeliveryOptions): Promise<number> {
   const { url, body, now } = request;
-  const problem = await checkCallbackUrl(url, {
-    allowLoopback: options.allowLoopback,
-    resolve: options.resolve,
-  });
+  const problem = options.trusted
+    ? null
+    : await checkCallbackUrl(url, { allowLoopback: options.allowLoopback, resolve: options.resolve });
   if (problem !== null) throw new CallbackDeliveryError(problem);
   const target = new URL(url);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
@@ -74,9 +78,10 @@ export async function deliverCallback(request: CallbackRequest, options: Deliver
         signal,
         // A fresh connection each time: every connect goes through the guarded lookup.
         agent: false,
-        ...(!isAllowedLoopbackUrl(target, options.allowLoopback) && {
-          lookup: guardedLookup(options.resolve),
-        }),
+        ...(!options.trusted &&
+          !isAllowedLoopbackUrl(target, options.allowLoopback) && {
+            lookup: guardedLookup(options.resolve),
+          }),
       },
       (res) => {
         const status = res.statusCode ?? 0;

@@ -37,6 +37,31 @@ export type { CallbackHandlerOptions } from './sep31-callbacks.ts';
 export { sep12CallbackHandler } from './sep12-callbacks.ts';
 export { actorMessagePayload, readPayload, transactionEffectPayload } from './payloads.ts';
 export { actorMessageHandler, DEFAULT_MESSAGE_RELAY_SETTINGS } from './actor-messages.ts';
+export {
+  BUSINESS_EVENT_KINDS,
+  BUSINESS_EVENT_TYPES,
+  businessEventEffects,
+  businessEventId,
+  businessEventJson,
+  businessEventKinds,
+  businessEventTopic,
+  customerEvent,
+  quoteEvent,
+  transactionEvent,
+} from './business-events.ts';
+export type {
+  BusinessCustomer,
+  BusinessEvent,
+  BusinessEventKind,
+  BusinessEventPayload,
+  BusinessEventType,
+} from './business-events.ts';
+export {
+  DEFAULT_NATS_EVENT_RELAY_SETTINGS,
+  natsEventHandler,
+  webhookEventHandler,
+} from './event-handlers.ts';
+export type { WebhookEventHandlerOptions } from './event-handlers.ts';
 export type {
   ActorMessagePayload,
   CustomerStatusChangedPayload,

@@ -9,12 +9,27 @@ import type { TransactionContext, TransactionEffect, TransactionStatus } from '.
 import type { BusMessage } from '../bus/index.ts';
 import type { OutboxRow } from '../db/outbox.table.ts';
 import type { CustomerBody } from '../views/sep12-customer.ts';
+import type { BusinessEvent } from './business-events.ts';
 import { PermanentEffectError } from './relay.ts';
 
 /** The transaction as it was when the effect arose (a late retry still reports that moment). */
 const TransactionCopy = Type.Object({
   status: Type.String(),
   context: Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: true }),
+});
+
+/** A business event (`./business-events.ts`), built when its change was committed. */
+const BusinessEventCopy = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  type: Type.Union([
+    Type.Literal('transaction_created'),
+    Type.Literal('transaction_status_changed'),
+    Type.Literal('customer_updated'),
+    Type.Literal('quote_created'),
+  ]),
+  sep: Type.String(),
+  timestamp: Type.String(),
+  payload: Type.Object({}, { additionalProperties: true }),
 });
 
 const SCHEMAS = {
@@ -60,6 +75,10 @@ const SCHEMAS = {
       body: Type.Unknown(),
     }),
   }),
+  /** A business event for NATS (`<prefix>.events.…`). */
+  event_nats: Type.Object({ kind: Type.Literal('event_nats'), event: BusinessEventCopy }),
+  /** A business event for the business server's webhook. */
+  event_webhook: Type.Object({ kind: Type.Literal('event_webhook'), event: BusinessEventCopy }),
 } satisfies Record<string, TSchema>;
 
 export type OutboxKind = keyof typeof SCHEMAS;
@@ -79,6 +98,8 @@ export interface OutboxPayloads {
   refund_excess: Static<(typeof SCHEMAS)['refund_excess']> & { transaction: TransactionCopyOf };
   customer_status_changed: Static<(typeof SCHEMAS)['customer_status_changed']> & { body: CustomerBody };
   actor_message: { kind: 'actor_message'; message: BusMessage };
+  event_nats: { kind: 'event_nats'; event: BusinessEvent };
+  event_webhook: { kind: 'event_webhook'; event: BusinessEvent };
 }
 
 export type StatusChangedPayload = OutboxPayloads['status_changed'];

@@ -11,8 +11,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MooringError } from '../errors.ts';
 import type { RatesIntegration } from '../integrations/rates-integration.ts';
 import { createReferenceRates } from '../integrations/reference/rates.ts';
-import type { Quote } from '../read-model/quotes.ts';
 import { createReferenceSep31Integration } from '../integrations/reference/sep31.ts';
+import { quoteView } from '../views/sep38-quote.ts';
 import type { RouteDeps } from './app.ts';
 import { requireSep10, type Sep10Identity } from './auth.ts';
 import { commanded } from './commands.ts';
@@ -215,23 +215,6 @@ export async function sep38Routes(app: FastifyInstance, deps: RouteDeps): Promis
       return quoteView(quote);
     },
   );
-}
-
-/** A stored quote as SEP-38 shows it (the same body for POST and GET; retrievable after expiry). */
-export function quoteView(quote: Quote): QuoteResponse {
-  return {
-    id: quote.id,
-    expires_at: quote.expiresAt.toISOString(),
-    total_price: quote.totalPrice,
-    price: quote.price,
-    sell_asset: quote.sellAsset,
-    sell_amount: quote.sellAmount,
-    ...(quote.sellDeliveryMethod !== null && { sell_delivery_method: quote.sellDeliveryMethod }),
-    buy_asset: quote.buyAsset,
-    buy_amount: quote.buyAmount,
-    ...(quote.buyDeliveryMethod !== null && { buy_delivery_method: quote.buyDeliveryMethod }),
-    fee: quote.fee,
-  };
 }
 
 /** An ISO 8601 date-time with a time zone, or null. */
