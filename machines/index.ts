@@ -63,3 +63,4 @@ export type { CustomerEvent, CustomerEventType } from './customer/events.ts';
 export type { CustomerContext, CustomerInput } from './customer/customer.machine.ts';
 export type { CustomerSnapshot, PersistedCustomer, CustomerStepResult } from './customer/step.ts';
 export type { Sep9Field, Sep9FieldType } from './customer/sep9-fields.ts';
+export { transitionKey } from './pure-transition.ts';

@@ -7,7 +7,9 @@ import {
   createActor,
   type AnyActorScope,
   type AnyStateMachine,
+  type AnyTransitionDefinition,
   type EventFromLogic,
+  type InspectionEvent,
   type SnapshotFrom,
 } from 'xstate';
 
@@ -16,9 +18,24 @@ interface ExecutableAction {
   params?: unknown;
 }
 
+/**
+ * A transition's name within its machine: `<source state id>:<event>:<index among the source's transitions for
+ * that event>`. Guarded twins (same ends, same event) get different names, so the one taken can be told.
+ */
+export function transitionKey(t: AnyTransitionDefinition): string {
+  const siblings =
+    t.eventType === '' ? (t.source.always ?? []) : (t.source.transitions.get(t.eventType) ?? []);
+  return `${t.source.id}:${t.eventType}:${siblings.indexOf(t)}`;
+}
+
 export function pureTransitions<M extends AnyStateMachine>(machine: M) {
   let collect: (action: ExecutableAction) => void = () => {};
-  const self = createActor(machine);
+  const seen: { taken: AnyTransitionDefinition[] | null } = { taken: null };
+  // xstate reports each microstep's transitions to inspectors: the first microstep is the event's own.
+  const inspect = (event: InspectionEvent) => {
+    if (event.type === '@xstate.microstep') seen.taken ??= event._transitions;
+  };
+  const self = createActor(machine as AnyStateMachine, { inspect });
   const scope = {
     self,
     defer: () => {},
@@ -31,14 +48,23 @@ export function pureTransitions<M extends AnyStateMachine>(machine: M) {
     actionExecutor: (action: ExecutableAction) => collect(action),
   } as unknown as AnyActorScope;
   return {
-    /** The next snapshot and the actions the transition asks for. */
-    transition(snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): [SnapshotFrom<M>, ExecutableAction[]] {
+    /**
+     * The next snapshot, the actions the transition asks for, and the keys (`transitionKey`) of the transitions
+     * the event took (none when it was not handled).
+     */
+    transition(
+      snapshot: SnapshotFrom<M>,
+      event: EventFromLogic<M>,
+    ): [SnapshotFrom<M>, ExecutableAction[], string[]] {
       const actions: ExecutableAction[] = [];
       collect = (action) => actions.push(action);
+      seen.taken = null;
       try {
-        return [machine.transition(snapshot, event, scope) as SnapshotFrom<M>, actions];
+        const next = machine.transition(snapshot, event, scope) as SnapshotFrom<M>;
+        return [next, actions, (seen.taken ?? []).map(transitionKey)];
       } finally {
         collect = () => {};
+        seen.taken = null;
       }
     },
   };

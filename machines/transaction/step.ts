@@ -20,6 +20,8 @@ export interface Step {
   snapshot: TransactionSnapshot;
   status: TransactionStatus;
   effects: TransactionEffect[];
+  /** The transition the event took (`transitionKey`: guarded twins told apart); null for the creation. */
+  transition: string | null;
 }
 
 export function statusOf(value: StateValue): TransactionStatus {
@@ -36,7 +38,7 @@ function effectsOf(actions: readonly { type: string; params?: unknown }[]): Tran
 /** Creates a transaction: the machine's first state and the effects of entering it. Pure. */
 export function startTransaction(input: TransactionInput): Step {
   const [snapshot, actions] = initialTransition(transactionMachine, input);
-  return { snapshot, status: statusOf(snapshot.value), effects: effectsOf(actions) };
+  return { snapshot, status: statusOf(snapshot.value), effects: effectsOf(actions), transition: null };
 }
 
 export function persist(snapshot: TransactionSnapshot): PersistedTransaction {
@@ -69,7 +71,7 @@ export function stepTransaction(snapshot: TransactionSnapshot, event: Transactio
     };
   }
   // One evaluation: xstate hands back the very snapshot when no transition is enabled.
-  const [next, actions] = pure.transition(snapshot, event);
+  const [next, actions, taken] = pure.transition(snapshot, event);
   if (next === snapshot && !snapshot.can(event)) {
     const accepts = acceptedEventTypes(snapshot);
     const reason = accepts.includes(event.type)
@@ -79,6 +81,11 @@ export function stepTransaction(snapshot: TransactionSnapshot, event: Transactio
   }
   return {
     accepted: true,
-    step: { snapshot: next, status: statusOf(next.value), effects: effectsOf(actions) },
+    step: {
+      snapshot: next,
+      status: statusOf(next.value),
+      effects: effectsOf(actions),
+      transition: taken[0] ?? null,
+    },
   };
 }

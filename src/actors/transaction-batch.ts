@@ -359,6 +359,7 @@ export async function applyTransactionBatch(
       statusAfter: next.status,
       stateAfter: next.snapshot.value,
       operator: operator ?? null,
+      transition: next.transition,
     });
     next.effects.forEach((effect, index) => {
       // A status change is told only to a registered callback URL: without one the row could do nothing.

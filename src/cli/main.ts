@@ -71,13 +71,25 @@ program
     'where the anchor reads payments: horizon or rpc (a fake Stellar RPC)',
     'horizon',
   )
-  .action(async (options: { source: string }) => {
+  .option('--keep', 'leave the anchor, the machine viewer and the demo transactions running (until Ctrl-C)')
+  .action(async (options: { source: string; keep?: boolean }) => {
     if (options.source !== 'horizon' && options.source !== 'rpc') {
       program.error(`--source must be "horizon" or "rpc" (got "${options.source}")`);
     }
     const { runDemo } = await import('../demo/index.ts');
+    const token = process.env.OPERATOR_TOKEN;
+    // Only a kept demo waits for a signal; a plain one stops on Ctrl-C as any process does.
+    const keep = options.keep
+      ? {
+          until: new Promise((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          }),
+          ...(token !== undefined && token !== '' && { operatorToken: token }),
+        }
+      : undefined;
     // Exits explicitly: the SDK's HTTP agents may keep idle sockets open after everything has closed.
-    process.exit(await runDemo({ source: options.source as 'horizon' | 'rpc' }));
+    process.exit(await runDemo({ source: options.source as 'horizon' | 'rpc', ...(keep && { keep }) }));
   });
 
 program

@@ -20,6 +20,8 @@ export interface TransactionEventsTable {
   state_after: Json<StateValue> | null;
   /** The operator whose call sent the event (`X-Operator` of POST /operator/rpc); null for Mooring's own. */
   operator: string | null;
+  /** The transition taken (machines' `transitionKey`); null for the creation and on older rows. */
+  transition: string | null;
   created_at: DefaultTimestamp;
 }
 

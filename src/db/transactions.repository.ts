@@ -308,6 +308,8 @@ export interface NewEvent {
   stateAfter: StateValue;
   /** Who sent it, for an operator's event. */
   operator?: string | null;
+  /** The transition taken (`transitionKey`); null for the creation. */
+  transition: string | null;
 }
 
 /** Appends events, with other writes (`writeTogether`); null: none. */
@@ -324,6 +326,7 @@ export function appendEventsQuery(db: Db, entries: readonly NewEvent[]) {
       status_after: entry.statusAfter,
       state_after: toJson(entry.stateAfter),
       operator: entry.operator ?? null,
+      transition: entry.transition,
     })),
   );
 }

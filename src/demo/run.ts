@@ -1,13 +1,17 @@
 /**
  * `mooring demo`: the real anchor (`startMooring`, every role, PGlite in a temp dir, in-process bus) against
  * an in-process fake Stellar network and a simulated sending anchor. One transaction walks the machine and
- * every status change is printed with the event that caused it; then everything shuts down.
+ * every status change is printed with the event that caused it; then everything shuts down. With `keep`, it
+ * adds a transaction left waiting for its payment and keeps everything running, the machine viewer included,
+ * until `keep.until` resolves (the CLI: Ctrl-C).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Asset, Keypair, Memo, Networks } from '@stellar/stellar-sdk';
 import { loadConfig } from '../config/index.ts';
+import { VIEWER_BASE } from '../viewer/api.ts';
 import { createLogger, startMooring, type Mooring } from '../main.ts';
 import { startCallbackReceiver, type CallbackReceiver } from './callback-receiver.ts';
 import { freePort } from '../net/free-port.ts';
@@ -23,6 +27,12 @@ export interface DemoOptions {
   source?: 'horizon' | 'rpc';
   /** Give up after this long. Default 60 s. */
   timeoutMs?: number;
+  /** Keep the anchor, its viewer and the demo transactions running until `until` resolves. */
+  keep?: {
+    until: Promise<unknown>;
+    /** The viewer's operator token; default: a random one, printed. */
+    operatorToken?: string;
+  };
 }
 
 const AMOUNT = '100';
@@ -33,10 +43,12 @@ export async function runDemo({
   print = console.log,
   timeoutMs = 60_000,
   source = 'horizon',
+  keep,
 }: DemoOptions = {}): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const dir = await mkdtemp(join(tmpdir(), 'mooring-demo-'));
   const keys = { issuer: Keypair.random(), distribution: Keypair.random(), sender: Keypair.random() };
+  const operatorToken = keep ? (keep.operatorToken ?? randomBytes(24).toString('base64url')) : undefined;
   let horizon: DemoHorizon | undefined;
   let rpc: DemoRpc | undefined;
   let mooring: Mooring | undefined;
@@ -58,6 +70,7 @@ export async function runDemo({
         MOORING_DATA_DIR: join(dir, 'data'),
         EXECUTE_OUTGOING_INTERVAL: '1',
         POLL_OUTGOING_INTERVAL: '1',
+        ...(operatorToken !== undefined && { OPERATOR_TOKEN: operatorToken }),
       },
       cwd: dir,
     });
@@ -109,7 +122,23 @@ export async function runDemo({
       `\n  callbacks received: ${callbacks}, ` +
         (valid === callbacks ? 'all signatures valid' : `${callbacks - valid} with an INVALID signature`),
     );
-    return status === 'completed' && valid === callbacks && callbacks > 0 ? 0 : 1;
+    const code = status === 'completed' && valid === callbacks && callbacks > 0 ? 0 : 1;
+    if (keep) {
+      // One more, left waiting for its payment, so that the viewer shows a transaction in progress too.
+      const waiting = await anchor.createTransaction({
+        amount: AMOUNT,
+        asset_code: ASSET_CODE,
+        asset_issuer: keys.issuer.publicKey(),
+        funding_method: 'SEPA',
+        sender_id: senderId,
+        receiver_id: receiverId,
+      });
+      print(`\n  kept running: ${created.id} (completed) and ${waiting.id} (waiting for its payment)`);
+      print(`  machine viewer: ${mooring.url}${VIEWER_BASE} (operator token: ${operatorToken})`);
+      print('  press Ctrl-C to stop');
+      await keep.until;
+    }
+    return code;
   } finally {
     await receiver?.close().catch(() => {});
     await mooring?.close().catch(() => {});

@@ -1,4 +1,5 @@
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
+import { transitionKey } from '../../machines/index.ts';
 import { actionName, effectKind, guardLabel } from './labels.ts';
 
 /** A state of the machine: every node below the root, parents before children, in definition order. */
@@ -19,6 +20,8 @@ export interface GraphState {
 
 /** One transition to one target. */
 export interface GraphTransition {
+  /** Names the transition (machines' `transitionKey`), as the event log records the one taken. */
+  key: string;
   /** The id of the state that defines it; the machine's id for a transition every state takes. */
   source: string;
   /** The id of the target; null for a targetless transition (it stays, and only runs its actions). */
@@ -80,6 +83,7 @@ function toState(
 function toTransitions(t: AnyTransitionDefinition, options: Required<GraphOptions>): GraphTransition[] {
   const targets: (string | null)[] = (t.target ?? []).map((target) => target.id);
   return (targets.length === 0 ? [null] : targets).map((target) => ({
+    key: transitionKey(t),
     source: t.source.id,
     target,
     event: t.eventType,

@@ -114,17 +114,26 @@ export function renderMermaid(graph: MachineGraph, options: MermaidOptions = {})
     children.forEach((child, index) => {
       const id = mid(child.id);
       const label = child.type === 'history' ? 'H' : child.key.replace(/"/g, "'");
-      const named = id === child.key && child.type !== 'history' ? id : `"${label}" as ${id}`;
+      const composite = graph.states.some((s) => s.parent === child.id);
+      const described = descriptions && child.description !== null && child.description.trim() !== '';
+      // Mermaid titles a state by its first description: a state given only `id : text` shows the text, not its
+      // name. So a described leaf is named first (the text goes under the name); a composite may have nothing
+      // but its title, so its description becomes a note.
+      const named =
+        id === child.key && child.type !== 'history' && !(described && !composite)
+          ? id
+          : `"${label}" as ${id}`;
       if (scope !== null && byId.get(scope)?.type === 'parallel' && index > 0) lines.push(`${indent}--`);
-      if (graph.states.some((s) => s.parent === child.id)) {
+      if (composite) {
         lines.push(`${indent}state ${named} {`);
         renderScope(child.id, `${indent}  `);
         lines.push(`${indent}}`);
       } else if (named !== id) {
         lines.push(`${indent}state ${named}`);
       }
-      if (descriptions && child.description !== null && child.description.trim() !== '') {
-        lines.push(`${indent}${id} : ${mermaidText(child.description)}`);
+      if (described) {
+        const text = mermaidText(child.description!);
+        lines.push(composite ? `${indent}note right of ${id} : ${text}` : `${indent}${id} : ${text}`);
       }
     });
     for (const edge of edges.filter((e) => e.scope === scope)) {

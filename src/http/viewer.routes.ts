@@ -1,7 +1,9 @@
 /**
- * The machine viewer (operators only, read-only): the page and its assets, sign-in, and a JSON API with the
- * machines, live per-state counts (server-sent events) and one transaction's path. Paths and bodies are the
- * contract in src/viewer/api.ts. Off (every route 404) unless OPERATOR_TOKEN is set. Hidden from OpenAPI.
+ * The machine viewer, the operators' console: the page and its assets, sign-in, and a JSON API with the
+ * machines, live per-state counts (server-sent events), a state's transactions and searches, unmatched payments
+ * and one transaction's path. Read-only itself: the page's actions go to the operator API (`/operator/rpc`).
+ * Paths and bodies are the contract in src/viewer/api.ts. Off (every route 404) unless OPERATOR_TOKEN is set.
+ * Hidden from OpenAPI.
  *
  * Authentication is the operator token (Bearer) or the session cookie it buys (see operator-auth.ts); the
  * page and assets hold no data and need neither. Cookies and SSE are registered in this scope only.
@@ -14,6 +16,8 @@ import { Type } from 'typebox';
 import { MooringError } from '../errors.ts';
 import {
   VIEWER_BASE,
+  VIEWER_MAX_PAGE_SIZE,
+  VIEWER_PAGE_SIZE,
   VIEWER_PATHS,
   type ViewerCounts,
   type ViewerTransition,
@@ -23,6 +27,8 @@ import {
 import { viewerAssets, type ViewerAsset, type ViewerAssets } from '../viewer/bundle.ts';
 import { createLiveFeed, POLL_INTERVAL_MS, sameCounts, type LiveUpdate } from '../viewer/live.ts';
 import { viewerMachines } from '../viewer/machines.ts';
+import { viewerDirectory } from '../viewer/directory.ts';
+import { isCountedState, parseCursor } from '../viewer/lists.ts';
 import type { RouteDeps } from './app.ts';
 import { operatorAuth, operatorCookiePlugin } from './operator-auth.ts';
 import { outageLog } from '../outage-log.ts';
@@ -60,6 +66,27 @@ const SECURITY_HEADERS = {
 };
 
 const hidden = { hide: true };
+/** What a search may be: ids, memos (text up to 28 bytes, id, base64 or hex hash) and hashes. */
+const SEARCH = /^[A-Za-z0-9._:+/=-]{0,128}$/;
+
+/** A query parameter given once as text, or undefined; anything else (repeated) is refused. */
+function optionalText(query: Record<string, unknown>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new MooringError('bad_request', `${name}: give it once`);
+  return value;
+}
+
+/** `limit`: 1 to VIEWER_MAX_PAGE_SIZE, VIEWER_PAGE_SIZE when absent. */
+function pageSize(query: Record<string, unknown>): number {
+  const text = optionalText(query, 'limit');
+  if (text === undefined) return VIEWER_PAGE_SIZE;
+  const n = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= VIEWER_MAX_PAGE_SIZE)) {
+    throw new MooringError('bad_request', `limit: a whole number from 1 to ${VIEWER_MAX_PAGE_SIZE}`);
+  }
+  return n;
+}
 /** A path of VIEWER_PATHS relative to the plugin's prefix (VIEWER_BASE). */
 const local = (path: string) => path.slice(VIEWER_BASE.length) || '/';
 
@@ -85,6 +112,7 @@ export async function viewerRoutes(app: FastifyInstance, deps: RouteDeps): Promi
   }
 
   const views = deps.viewerQueries;
+  const directory = viewerDirectory(deps.config);
   const now = () => deps.clock?.() ?? new Date();
   const assets = deps.viewer?.assets ?? viewerAssets;
   const auth = operatorAuth({
@@ -206,7 +234,45 @@ export async function viewerRoutes(app: FastifyInstance, deps: RouteDeps): Promi
       }
       const transaction = await views.transaction(id);
       if (!transaction) throw new MooringError('not_found', 'transaction not found');
-      return transaction;
+      return directory.describe(transaction);
+    });
+
+    // Lists: a state's transactions or a search, and unmatched payments; paged newest first.
+    api.get(local(VIEWER_PATHS.transactions), { schema: hidden }, async (request) => {
+      const query = request.query as Record<string, unknown>;
+      const state = optionalText(query, 'state');
+      const q = optionalText(query, 'q')?.trim();
+      const before = optionalText(query, 'before');
+      if (state !== undefined && !isCountedState(state)) {
+        throw new MooringError('bad_request', `not a state of the transaction machine: ${state}`);
+      }
+      if (q !== undefined && !SEARCH.test(q)) {
+        throw new MooringError(
+          'bad_request',
+          'q: an id, memo or Stellar transaction hash (at most 128 characters)',
+        );
+      }
+      if (state === undefined && (q === undefined || q === '')) {
+        throw new MooringError('bad_request', 'give a state or q');
+      }
+      if (before !== undefined && parseCursor(before) === null) {
+        throw new MooringError('bad_request', 'before: the next value of the page before');
+      }
+      return views.transactions({
+        ...(state !== undefined && { state }),
+        ...(q !== undefined && q !== '' && { q }),
+        ...(before !== undefined && { before }),
+        limit: pageSize(query),
+      });
+    });
+
+    api.get(local(VIEWER_PATHS.unmatched), { schema: hidden }, async (request) => {
+      const query = request.query as Record<string, unknown>;
+      const before = optionalText(query, 'before');
+      if (before !== undefined && !isEventId(before)) {
+        throw new MooringError('bad_request', 'before: the id of the last payment seen');
+      }
+      return views.unmatchedPayments({ ...(before !== undefined && { before }), limit: pageSize(query) });
     });
 
     api.get(

@@ -17,7 +17,15 @@ export const VIEWER_PATHS = {
   live: `${VIEWER_BASE}/api/live`,
   /** Append the transaction id (URL-encoded). */
   transaction: `${VIEWER_BASE}/api/transactions/`,
+  /** GET with `state` (a state id) and/or `q` (id, memo or Stellar transaction hash), `before`, `limit`. */
+  transactions: `${VIEWER_BASE}/api/transactions`,
+  /** GET with `before`, `limit`: unmatched payments, newest first. */
+  unmatched: `${VIEWER_BASE}/api/unmatched-payments`,
 } as const;
+
+/** Rows per page of the lists, unless `limit` says fewer. */
+export const VIEWER_PAGE_SIZE = 25;
+export const VIEWER_MAX_PAGE_SIZE = 100;
 
 /** One drawn arrow: a transition from one state to another (a self-loop when `from === to`). */
 export interface ViewerEdge {
@@ -30,6 +38,8 @@ export interface ViewerEdge {
   event: string;
   guard: string | null;
   effects: string[];
+  /** The transition it draws (machines' `transitionKey`); a root transition is drawn from several states. */
+  transition: string;
   /** `EVENT [guard] / effect`: what the arrow says. */
   label: string;
 }
@@ -81,6 +91,8 @@ export interface ViewerTransition {
   statusAfter: string;
   /** The active leaf state's id after the event (e.g. `transaction.pending_receiver.ready`). */
   stateAfter: string;
+  /** The drawn arrow (ViewerEdge.id) the event took; null for the creation and events recorded without it. */
+  edge: string | null;
   /** ISO time. */
   at: string;
 }
@@ -113,9 +125,34 @@ export interface ViewerTransaction {
   amountInAsset: string;
   amountOut: string;
   amountOutAsset: string;
+  /** The sending anchor's name from the configuration (`sendingAnchors`), when its key is listed there. */
+  sendingAnchorName: string | null;
+  /** Significant decimals of the assets it names, from the configuration (absent: show the amount as stored). */
+  decimals: Record<string, number>;
+  /** What the sending anchor must pay (`amount_in`). */
+  amountExpected: string;
+  /** What the credited payment brought, in its asset; null before a payment. */
+  amountReceived: string | null;
+  amountReceivedAsset: string | null;
+  /** Received beyond the amount expected, owed back. */
+  excessAmount: string | null;
+  /** Why it is in its state (the reason for `error`), as the machine recorded it. */
+  statusMessage: string | null;
+  stellarAccountId: string | null;
+  stellarMemoType: string | null;
+  stellarMemo: string | null;
+  stellarTransactionId: string | null;
+  refunds: {
+    amountRefunded: string;
+    amountFee: string;
+    payments: { id: string; amount: string; fee: string }[];
+  } | null;
+  expiresAt: string | null;
   startedAt: string;
   updatedAt: string;
   completedAt: string | null;
+  /** Payments to its account and memo that could not be credited to it, newest first. */
+  unmatchedPayments: ViewerUnmatchedPayment[];
   events: ViewerEvent[];
   /** The event types the machine would take in the current state (guards not evaluated); [] when final. */
   accepts: string[];
@@ -123,12 +160,55 @@ export interface ViewerTransaction {
   path: {
     states: string[];
     /**
-     * Edge ids of the transaction machine (ViewerEdge.id), in the order taken: for each event, the arrows with its
-     * type from the state before (or an ancestor) to the state after (or an ancestor). Guarded twins (same ends,
-     * same event) are all included; an event with no drawn arrow (the creation) adds none.
+     * Edge ids of the transaction machine (ViewerEdge.id), in the order taken: for each event, the arrow of the
+     * transition it recorded; for an event recorded without one (older rows), the arrows with its type from the
+     * state before (or an ancestor) to the state after (or an ancestor), guarded twins all included. The creation
+     * adds none.
      */
     edges: string[];
   };
+}
+
+/** One row of a transaction list. */
+export interface ViewerTransactionSummary {
+  id: string;
+  status: string;
+  /** The active leaf state's id. */
+  state: string;
+  amountIn: string;
+  amountInAsset: string;
+  stellarMemo: string | null;
+  statusMessage: string | null;
+  startedAt: string;
+  updatedAt: string;
+}
+
+/** A page of a list, newest first; `next` is the `before` of the next page (null: none). */
+export interface ViewerPage<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** An incoming payment that could not be credited (table `unmatched_payments`). */
+export interface ViewerUnmatchedPayment {
+  id: string;
+  operationId: string;
+  transactionHash: string;
+  /** The receiving (watched) account. */
+  account: string;
+  fromAccount: string | null;
+  /** What the account received, decimal string. */
+  amount: string;
+  /** SEP-38 form: `stellar:CODE:ISSUER` (`stellar:native` for lumens). */
+  asset: string;
+  memoType: string | null;
+  memo: string | null;
+  /** Why it was not credited. */
+  reason: string;
+  transactionId: string | null;
+  at: string;
+  refundedAt: string | null;
+  refundTransactionHash: string | null;
 }
 
 /** GET session */

@@ -15,6 +15,7 @@ export function viewerMachine(name: string): ViewerMachine {
     event: t.event,
     guard: t.guard,
     effects: t.effects,
+    transition: t.key,
     label: transitionLabel(t),
   }));
   return {
@@ -31,4 +32,14 @@ export function viewerMachine(name: string): ViewerMachine {
 /** Every machine the project draws, in `MACHINES` order (the transaction machine first). */
 export function viewerMachines(): ViewerMachine[] {
   return Object.keys(MACHINES).map(viewerMachine);
+}
+
+/** The machine whose states the counts are of. */
+export const COUNTED_MACHINE = 'transaction';
+
+let counted: ViewerMachine | undefined;
+/** The counted machine as the viewer draws it (built once: it depends only on the machine definition). */
+export function countedMachine(): ViewerMachine {
+  counted ??= viewerMachine(COUNTED_MACHINE);
+  return counted;
 }

@@ -5,24 +5,29 @@ import { acceptedEventTypes, restore, type PersistedTransaction } from '../../ma
 import type { Database, TransactionEventRow } from '../db/index.ts';
 import { readTogether } from '../db/read-together.ts';
 import { stateCountsOf, stateCountsQuery } from '../db/transaction-state-counts.repository.ts';
-import type { ViewerCounts, ViewerEvent, ViewerMachine, ViewerTransaction, ViewerTransition } from './api.ts';
-import { viewerMachine } from './machines.ts';
+import type {
+  ViewerCounts,
+  ViewerEvent,
+  ViewerMachine,
+  ViewerPage,
+  ViewerTransaction,
+  ViewerTransactionSummary,
+  ViewerTransition,
+  ViewerUnmatchedPayment,
+} from './api.ts';
+import { countedMachine } from './machines.ts';
+import { readTransactionList, readUnmatchedPayments, type TransactionListQuery } from './lists.ts';
 import { activeStates, asStateValue, leafStateId, type StateValue } from './state-ids.ts';
 
-/** The machine whose states the counts are of. */
-export const COUNTED_MACHINE = 'transaction';
-
-let counted: ViewerMachine | undefined;
-/** The counted machine as the viewer draws it (built once: it depends only on the machine definition). */
-export function countedMachine(): ViewerMachine {
-  counted ??= viewerMachine(COUNTED_MACHINE);
-  return counted;
-}
+export { COUNTED_MACHINE, countedMachine } from './machines.ts';
 
 /** The state value stored in `column`, or else the top-level status (old rows have no state value). */
 function stateValueOf(column: unknown, status: string): StateValue {
   return asStateValue(column) ?? status;
 }
+
+/** Unmatched payments shown with a transaction at most (the console's list has them all). */
+const UNMATCHED_IN_PANEL = 20;
 
 const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
 
@@ -60,6 +65,22 @@ function leafOf(column: unknown, status: string): string {
   return leafStateId(machineId, stateValueOf(column, status)) ?? `${machineId}.${status}`;
 }
 
+/**
+ * The drawn arrow of a recorded transition: its own, or for a root transition (drawn from every top-level state
+ * that does not handle the event itself) the one from the top-level state it left. Null when none is drawn.
+ */
+export function edgeOfTransition(
+  machine: ViewerMachine,
+  transition: string | null,
+  statusBefore: string | null,
+): string | null {
+  if (transition === null) return null;
+  const drawn = machine.edges.filter((e) => e.transition === transition);
+  if (drawn.length <= 1) return drawn[0]?.id ?? null;
+  const from = `${machine.id}.${statusBefore}`;
+  return drawn.find((e) => e.from === from)?.id ?? null;
+}
+
 function toTransition(row: TransactionEventRow): ViewerTransition {
   return {
     id: String(row.id),
@@ -69,6 +90,7 @@ function toTransition(row: TransactionEventRow): ViewerTransition {
     statusBefore: row.status_before,
     statusAfter: row.status_after,
     stateAfter: leafOf(row.state_after, row.status_after),
+    edge: edgeOfTransition(countedMachine(), row.transition, row.status_before),
     at: iso(row.created_at),
   };
 }
@@ -133,7 +155,9 @@ export async function readTransaction(
     const value = stateValueOf(event.state_after, event.status_after);
     const after = leafOf(event.state_after, event.status_after);
     for (const state of activeStates(machine.id, value).active) states.add(state);
-    if (before !== null) edges.push(...edgesTaken(machine, event.event_type, before, after));
+    const recorded = edgeOfTransition(machine, event.transition, event.status_before);
+    if (recorded !== null) edges.push(recorded);
+    else if (before !== null) edges.push(...edgesTaken(machine, event.event_type, before, after));
     events.push({
       seq: Number(event.seq),
       eventId: event.event_id,
@@ -148,6 +172,8 @@ export async function readTransaction(
     before = after;
   }
   for (const state of activeStates(machine.id, current).active) states.add(state);
+  const { payment, excessAmount } = persisted.context;
+  const unmatched = await readUnmatchedPayments(db, { transactionId: id, limit: UNMATCHED_IN_PANEL });
 
   return {
     id: row.id,
@@ -159,9 +185,28 @@ export async function readTransaction(
     amountInAsset: row.amount_in_asset,
     amountOut: row.amount_out,
     amountOutAsset: row.amount_out_asset,
+    sendingAnchorName: null,
+    decimals: {},
+    amountExpected: row.amount_in,
+    amountReceived: payment?.amount ?? null,
+    amountReceivedAsset:
+      payment === null || payment === undefined
+        ? null
+        : payment.assetIssuer === null
+          ? 'stellar:native'
+          : `stellar:${payment.assetCode}:${payment.assetIssuer}`,
+    excessAmount: excessAmount ?? null,
+    statusMessage: row.status_message,
+    stellarAccountId: row.stellar_account_id,
+    stellarMemoType: row.stellar_memo_type,
+    stellarMemo: row.stellar_memo,
+    stellarTransactionId: row.stellar_transaction_id,
+    refunds: row.refunds,
+    expiresAt: row.expires_at === null ? null : iso(row.expires_at),
     startedAt: iso(row.started_at),
     updatedAt: iso(row.updated_at),
     completedAt: row.completed_at === null ? null : iso(row.completed_at),
+    unmatchedPayments: unmatched.items,
     events,
     accepts: acceptedEventTypes(restore(persisted)),
     path: { states: [...states], edges },
@@ -191,6 +236,8 @@ export interface ViewerQueries {
   transitionsSince(afterId: string, limit: number): Promise<ViewerTransition[]>;
   recentTransitions(limit: number): Promise<ViewerTransition[]>;
   transaction(id: string): Promise<ViewerTransaction | undefined>;
+  transactions(query: TransactionListQuery): Promise<ViewerPage<ViewerTransactionSummary>>;
+  unmatchedPayments(query: { before?: string; limit: number }): Promise<ViewerPage<ViewerUnmatchedPayment>>;
 }
 
 export function viewerQueries(db: Kysely<Database>): ViewerQueries {
@@ -199,5 +246,7 @@ export function viewerQueries(db: Kysely<Database>): ViewerQueries {
     transitionsSince: (afterId, limit) => readTransitionsSince(db, afterId, limit),
     recentTransitions: (limit) => readRecentTransitions(db, limit),
     transaction: (id) => readTransaction(db, id),
+    transactions: (query) => readTransactionList(db, query),
+    unmatchedPayments: (query) => readUnmatchedPayments(db, query),
   };
 }

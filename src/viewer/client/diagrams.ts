@@ -2,13 +2,22 @@
 // states and a transaction's path highlighted.
 import type { ViewerCounts, ViewerMachine, ViewerTransaction } from '../api.ts';
 import { layoutMachine } from '../diagram/elk-graph.ts';
-import { renderSvg } from '../diagram/svg.ts';
+import { FONTS, renderSvg } from '../diagram/svg.ts';
 import { byId, h } from './dom.ts';
 import { canvasMeasure } from './measure.ts';
 
 const HIGHLIGHTS = ['visited', 'current', 'taken'] as const;
 const MAX_ZOOM = 2.5;
 const ZOOM_STEP = 1.25;
+/**
+ * The smallest arrow-label text (CSS px) the default zoom allows: where fitting the pane's width would shrink
+ * text below it (a phone), the diagram opens at this size and the pane scrolls instead.
+ */
+const LEGIBLE_LABEL_PX = 11;
+/** The stylesheet's narrow-screen breakpoint. */
+const NARROW = '(max-width: 800px)';
+/** How long a live transition's arrow stays lit. */
+const FIRED_MS = 4_000;
 
 interface Drawn {
   machine: ViewerMachine;
@@ -38,13 +47,27 @@ export class Diagrams {
   private machines: ViewerMachine[] = [];
   private active: string | null = null;
   private zoom: number | 'fit' = 'fit';
+  /** Whether the operator chose a zoom: the default (fit, or legible on a narrow pane) is left alone then. */
+  private zoomChosen = false;
   private counts: ViewerCounts | null = null;
   private transaction: ViewerTransaction | null = null;
+  private readonly fired = new Map<Element, ReturnType<typeof setTimeout>>();
 
-  constructor() {
+  /** `openState`: a state's count was clicked (list its transactions). */
+  constructor(openState: (stateId: string) => void) {
+    this.container.addEventListener('click', (event) => {
+      const target = event.target as Element;
+      if (target.closest('svg.counted') === null || target.closest('.badge, .count') === null) return;
+      const state = target.closest('[data-state]')?.getAttribute('data-state');
+      if (state) openState(state);
+    });
     byId('zoom-in').addEventListener('click', () => this.zoomBy(ZOOM_STEP));
     byId('zoom-out').addEventListener('click', () => this.zoomBy(1 / ZOOM_STEP));
     this.zoomFit.addEventListener('click', () => this.setZoom('fit'));
+    window.addEventListener('resize', () => {
+      const drawn = this.activeDrawn();
+      if (!this.zoomChosen && drawn) this.setZoom(this.legibleZoom(drawn), false);
+    });
     this.tabs.addEventListener('click', (event) => {
       const tab = (event.target as Element).closest('[data-machine-tab]');
       const name = tab?.getAttribute('data-machine-tab');
@@ -105,6 +128,7 @@ export class Diagrams {
       drawn.counts.set(t.getAttribute('data-count-for') ?? '', t);
     this.drawn.set(machine.name, drawn);
     this.container.append(figure);
+    if (!this.zoomChosen && this.active === null) this.setZoom(this.legibleZoom(drawn), false);
     this.applyZoom(drawn);
     if (this.counts?.machine === machine.name) this.showCounts(this.counts);
     if (this.transaction !== null && this.transactionMachine === machine.name)
@@ -156,6 +180,30 @@ export class Diagrams {
     this.revealCurrent(drawn);
   }
 
+  /**
+   * Lights the one arrow a live transition took (`fired`) for a moment: the recorded transition, so of guarded
+   * twins only the one taken.
+   */
+  flash(edge: string | null): void {
+    const name = this.transactionMachine;
+    const drawn = name === null ? undefined : this.drawn.get(name);
+    if (edge === null || drawn === undefined) return;
+    for (const g of drawn.edges.get(edge) ?? []) {
+      g.classList.remove('fired');
+      g.classList.add('fired');
+      g.parentNode?.appendChild(g);
+      const timers = this.fired.get(g);
+      if (timers !== undefined) clearTimeout(timers);
+      this.fired.set(
+        g,
+        setTimeout(() => {
+          g.classList.remove('fired');
+          this.fired.delete(g);
+        }, FIRED_MS),
+      );
+    }
+  }
+
   /** Removes every highlight. */
   clear(): void {
     this.transaction = null;
@@ -196,7 +244,19 @@ export class Diagrams {
     this.setZoom(factor < 1 && next <= fitted ? 'fit' : next);
   }
 
-  private setZoom(zoom: number | 'fit'): void {
+  /**
+   * On a narrow screen (the stylesheet's breakpoint), 'fit' only when fitting the pane keeps arrow labels
+   * legible, else the scale that makes them LEGIBLE_LABEL_PX; on a wide one 'fit' (the whole machine at once).
+   */
+  private legibleZoom(drawn: Drawn): number | 'fit' {
+    if (!window.matchMedia(NARROW).matches) return 'fit';
+    const fitted = this.container.clientWidth / (drawn.svg.viewBox.baseVal.width || 1);
+    const legible = LEGIBLE_LABEL_PX / FONTS.label.size;
+    return fitted >= legible ? 'fit' : legible;
+  }
+
+  private setZoom(zoom: number | 'fit', chosen = true): void {
+    this.zoomChosen ||= chosen;
     this.zoom = zoom;
     this.container.classList.toggle('fit', zoom === 'fit');
     this.zoomFit.textContent = zoom === 'fit' ? 'Fit' : `${Math.round(zoom * 100)}%`;

@@ -1,5 +1,6 @@
 // Small DOM helpers: elements are built with text nodes only (never HTML from data), except the diagrams' SVG,
 // which src/viewer/diagram/svg.ts writes with every text escaped.
+import { utc } from './format.ts';
 
 /** The element with this id; the page (index.html) has them all. */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -28,14 +29,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
-/** A `<time>` showing an ISO time in the operator's locale (the ISO text as its tooltip). */
+/** A `<time>` showing an ISO time in UTC with the zone (the ISO text as its tooltip). */
 export function time(iso: string | null, style: 'full' | 'time' = 'full'): HTMLElement {
   if (iso === null) return h('span', { class: 'muted' }, '–');
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return h('span', {}, iso);
-  const text =
-    style === 'time'
-      ? date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
-      : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  const text = utc(iso, style);
+  if (text === null) return h('span', {}, iso);
   return h('time', { datetime: iso, title: iso }, text);
 }

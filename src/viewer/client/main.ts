@@ -1,5 +1,6 @@
-// The machine viewer in the browser: operator sign-in, the machines drawn with their live counts, the activity
-// feed, and a transaction opened by id (or `#tx=<id>`) with its path on the diagram. Read-only.
+// The operators' console in the browser: sign-in, the machines drawn with their live counts (a count lists its
+// state's transactions), the activity feed, a search, unmatched payments, and a transaction opened (or
+// `#tx=<id>`) with its path on the diagram and the actions its state accepts.
 import './style.css';
 import { VIEWER_PATHS } from '../api.ts';
 import type {
@@ -9,10 +10,12 @@ import type {
   ViewerTransaction,
   ViewerTransition,
 } from '../api.ts';
+import { ConfirmDialog } from './actions.ts';
 import { Activity } from './activity.ts';
 import { Diagrams } from './diagrams.ts';
 import { byId } from './dom.ts';
 import { ApiError, Unauthorized, api } from './http.ts';
+import { TransactionList, UnmatchedList } from './lists.ts';
 import { Live, type LiveStatus } from './live.ts';
 import { TransactionPanel } from './transaction-panel.ts';
 
@@ -29,8 +32,11 @@ const transactionForm = byId<HTMLFormElement>('transaction-form');
 const transactionInput = byId<HTMLInputElement>('transaction-id');
 const transactionError = byId('transaction-error');
 
-const diagrams = new Diagrams();
-const panel = new TransactionPanel();
+const dialog = new ConfirmDialog();
+const diagrams = new Diagrams((state) => void list.show({ state }));
+const panel = new TransactionPanel(dialog, (id) => void loadTransaction(id));
+const list = new TransactionList((id) => openTransaction(id));
+const unmatched = new UnmatchedList(dialog);
 const activity = new Activity((id) => openTransaction(id));
 const live = new Live({
   counts: showCounts,
@@ -80,6 +86,7 @@ async function showApp(): Promise<void> {
   tokenInput.value = '';
   loginError.textContent = '';
   live.start();
+  void unmatched.load().catch((error: unknown) => failed(error, () => undefined));
   const status = byId('diagrams-status');
   try {
     if (!diagrams.loaded) {
@@ -143,6 +150,7 @@ function showCounts(counts: ViewerCounts): void {
 
 function onTransition(transition: ViewerTransition): void {
   activity.add(transition);
+  diagrams.flash(transition.edge);
   if (transition.transactionId !== openId) return;
   if (refetch !== null) clearTimeout(refetch);
   refetch = setTimeout(() => {
@@ -203,10 +211,21 @@ function closeTransaction(): void {
   if (location.hash !== '') history.replaceState(null, '', location.pathname + location.search);
 }
 
+// A search by id, memo or Stellar transaction hash: one hit opens it, several are listed.
 transactionForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const id = transactionInput.value.trim();
-  if (id !== '') openTransaction(id);
+  const q = transactionInput.value.trim();
+  if (q === '') return;
+  transactionError.textContent = '';
+  void list.show({ q }).then((page) => {
+    if (page.items.length === 1 && page.next === null) {
+      list.hide();
+      openTransaction(page.items[0]!.id);
+    } else if (page.items.length === 0) {
+      list.hide();
+      transactionError.textContent = 'No transaction has this id, memo or Stellar transaction hash.';
+    }
+  });
 });
 byId('transaction-close').addEventListener('click', closeTransaction);
 window.addEventListener('hashchange', openFromHash);

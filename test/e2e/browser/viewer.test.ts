@@ -12,6 +12,7 @@ import {
   type SendingAnchor,
 } from '../../../src/demo/sending-anchor.ts';
 import { toJson } from '../../../src/diagrams/index.ts';
+import { ACTIONS } from '../../../src/viewer/client/action-table.ts';
 import { startFakeHorizon, type FakeHorizon } from '../../fakes/fake-horizon.ts';
 import { KEYS, testConfigFile } from '../../helpers/app.ts';
 import { freePort, startMooringProcess, waitForHttp, type RunningProcess } from '../../helpers/process.ts';
@@ -39,6 +40,9 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
   let page: Page;
   let anchor: SendingAnchor;
   let transaction: Record<string, string>;
+  let underPaid: Record<string, string>;
+  let customers: { senderId: string; receiverId: string };
+  let paidHash: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mooring-viewer-'));
@@ -111,7 +115,8 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
 
   it('counts a transaction a sending anchor creates, without a reload', async () => {
     anchor = await connectSendingAnchor(new URL(base).host, KEYS.acme);
-    const { senderId, receiverId } = await registerExampleCustomers(anchor);
+    customers = await registerExampleCustomers(anchor);
+    const { senderId, receiverId } = customers;
     transaction = await anchor.createTransaction({
       amount: '100',
       asset_code: 'USDC',
@@ -135,6 +140,28 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
     await expect.poll(() => state('transaction.pending_sender').getAttribute('class')).toMatch(/\bcurrent\b/);
     await expect.poll(() => page.locator('#accepts').textContent()).toContain('PAYMENT_RECEIVED');
 
+    // Every arrow the live view lights (`fired`) from now on, as the page sees it.
+    await page.evaluate(() => {
+      /* eslint-disable @typescript-eslint/no-explicit-any */
+      const g = globalThis as any;
+      g.firedEdges = [] as string[];
+      new g.MutationObserver((records: any[]) => {
+        for (const r of records) {
+          const el = r.target;
+          if (el.classList?.contains('fired') && !(r.oldValue ?? '').includes('fired'))
+            g.firedEdges.push(
+              `${el.getAttribute('data-event')} #${el.getAttribute('data-edge')} ${el.textContent}`,
+            );
+        }
+      }).observe(g.document.querySelector('svg[data-machine="transaction"]'), {
+        attributes: true,
+        attributeFilter: ['class'],
+        attributeOldValue: true,
+        subtree: true,
+      });
+      /* eslint-enable @typescript-eslint/no-explicit-any */
+    });
+
     const paid = horizon.appendPayment({
       from: KEYS.acme,
       destination: transaction.stellar_account_id!,
@@ -142,6 +169,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
       amount: '100',
       memo: Memo.hash(Buffer.from(transaction.stellar_memo!, 'base64').toString('hex')),
     });
+    paidHash = paid.transaction.hash;
 
     // The count moves out of pending_sender and into completed, live.
     await expect.poll(() => countOf('transaction.completed'), { timeout: 45_000 }).toBe(1);
@@ -165,6 +193,16 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
     expect(await taken.evaluateAll((edges) => edges.map((e) => e.getAttribute('data-event')))).toEqual(
       expect.arrayContaining(['PAYMENT_RECEIVED', 'PAYOUT_REQUESTED', 'PAYOUT_COMPLETED']),
     );
+    // The exact payment took one of the guarded PAYMENT_RECEIVED twins: only that arrow is lit, on the path and
+    // live.
+    const paymentArrows = taken.and(page.locator('[data-event="PAYMENT_RECEIVED"]'));
+    expect(await paymentArrows.count()).toBe(1);
+    expect(await paymentArrows.textContent()).toContain('paidExactly');
+    const fired = await page.evaluate(() => (globalThis as unknown as { firedEdges: string[] }).firedEdges);
+    // (A transition replayed after a reconnect lights its arrow again: count arrows, not lightings.)
+    const firedPayments = [...new Set(fired.filter((f) => f.startsWith('PAYMENT_RECEIVED ')))];
+    expect(firedPayments.length, fired.join('\n')).toBe(1);
+    expect(firedPayments[0]).toContain('paidExactly');
 
     // Each event with its time and payload, and a final state accepts nothing.
     const events = page.locator('#transaction-events li.event');
@@ -208,10 +246,164 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
         .toContain(transaction.id!.slice(0, 8));
       const box = await svg.boundingBox();
       expect(box!.width).toBeGreaterThan(300);
+      // Legible at the default zoom: state names and arrow labels render at a readable size (the pane scrolls).
+      const sizes = await phone.evaluate(() => {
+        /* eslint-disable @typescript-eslint/no-explicit-any */
+        const g = globalThis as any;
+        const px = (selector: string) =>
+          Math.min(
+            ...[...g.document.querySelectorAll(`svg[data-machine="transaction"] ${selector}`)].map(
+              (t: any) => t.getScreenCTM().a * parseFloat(g.getComputedStyle(t).fontSize),
+            ),
+          );
+        return { names: px('text.name'), labels: px('g.edge text') };
+        /* eslint-enable @typescript-eslint/no-explicit-any */
+      });
+      expect(sizes.names).toBeGreaterThanOrEqual(11);
+      expect(sizes.labels).toBeGreaterThanOrEqual(10.5);
       await phone.screenshot({ path: join(SCREENSHOTS, 'phone.png'), fullPage: true });
     } finally {
       await phone.close();
     }
+  });
+
+  it('lists the transactions of a clicked state and shows why one is in error', async () => {
+    await page.goto(`${base}/machines`);
+    await page.locator('svg[data-machine="transaction"]').waitFor({ state: 'visible', timeout: 20_000 });
+    underPaid = await anchor.createTransaction({
+      amount: '100',
+      asset_code: 'USDC',
+      asset_issuer: KEYS.issuer.publicKey(),
+      funding_method: 'SEPA',
+      sender_id: customers.senderId,
+      receiver_id: customers.receiverId,
+    });
+    horizon.appendPayment({
+      from: KEYS.acme,
+      destination: underPaid.stellar_account_id!,
+      asset: new Asset('USDC', KEYS.issuer.publicKey()),
+      amount: '60',
+      memo: Memo.hash(Buffer.from(underPaid.stellar_memo!, 'base64').toString('hex')),
+    });
+    await expect.poll(() => countOf('transaction.error'), { timeout: 45_000 }).toBe(1);
+
+    // The count opens the list of that state's transactions.
+    await count('transaction.error').click();
+    const list = page.locator('#list-panel');
+    await expect.poll(() => list.isVisible()).toBe(true);
+    await expect.poll(() => page.locator('#list-items [data-transaction]').count()).toBe(1);
+    expect(await page.locator('#list-items').textContent()).toContain('under-paid');
+    await count('transaction.completed').click();
+    await expect
+      .poll(() => page.locator('#list-items [data-transaction]').getAttribute('data-transaction'))
+      .toBe(transaction.id);
+
+    // A search by memo finds it, and the panel says what came in and why it is in error.
+    await page.locator('#transaction-id').fill(underPaid.stellar_memo!);
+    await page.locator('#transaction-form [type="submit"]').click();
+    await expect.poll(() => page.locator('#transaction-title').textContent()).toBe(underPaid.id);
+    const field = (name: string) => page.locator(`#transaction-summary [data-field="${name}"]`).textContent();
+    expect(await field('Reason')).toMatch(/under-paid: received 60(\.0+)?, expected 100/);
+    expect(await field('Expected')).toBe('100.00 USDC');
+    expect(await field('Received')).toBe('60.00 USDC');
+    expect(await field('Sending anchor')).toBe(`acme ${KEYS.acme.publicKey()}`);
+    expect(await field('Started')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+
+    // A Stellar transaction hash finds the paid one.
+    await page.locator('#transaction-id').fill(paidHash);
+    await page.locator('#transaction-form [type="submit"]').click();
+    await expect.poll(() => page.locator('#transaction-title').textContent()).toBe(transaction.id);
+  });
+
+  it('offers exactly the actions the state accepts, and sends one as JSON-RPC only once confirmed', async () => {
+    const calls: unknown[] = [];
+    await page.route('**/operator/rpc', async (route) => {
+      const body = route.request().postDataJSON() as { id: string };
+      calls.push(body);
+      await route.fulfill({ json: { jsonrpc: '2.0', id: body.id, result: { ok: true } } });
+    });
+    await page.goto(`${base}/machines#tx=${underPaid.id}`);
+    await expect
+      .poll(() => page.locator('#transaction-title').textContent(), { timeout: 20_000 })
+      .toBe(underPaid.id);
+    const { accepts } = (await (
+      await page.request.get(`${base}/machines/api/transactions/${underPaid.id}`)
+    ).json()) as { accepts: string[] };
+    expect(accepts).toEqual(expect.arrayContaining(['REFUND_SENT', 'ERROR']));
+    const offered = await page
+      .locator('#actions button[data-method]')
+      .evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-method')));
+    expect(offered).toEqual(ACTIONS.filter((a) => accepts.includes(a.event)).map((a) => a.method));
+    expect(offered).not.toContain('resolve_payout'); // PAYOUT_COMPLETED is not accepted in error
+
+    // Cancelled: nothing is sent.
+    await page.locator('#actions [data-method="notify_transaction_error"]').click();
+    await page.locator('#confirm').waitFor({ state: 'visible' });
+    await page.locator('#confirm-cancel').click();
+    await page.locator('#confirm').waitFor({ state: 'hidden' });
+    expect(calls).toEqual([]);
+
+    // Confirmed: one JSON-RPC 2.0 request with the transaction and the amount.
+    await page.locator('#actions [data-method="do_refund"]').click();
+    await page.locator('#confirm input[name="amount"]').fill('60');
+    await page.locator('#confirm [type="submit"]').click();
+    await page.locator('#confirm').waitFor({ state: 'hidden' });
+    expect(calls).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: expect.any(String),
+        method: 'do_refund',
+        params: { transaction_id: underPaid.id, refund: { amount: '60' } },
+      },
+    ]);
+
+    // A completed transaction offers none.
+    await page.goto(`${base}/machines#tx=${transaction.id}`);
+    await expect
+      .poll(() => page.locator('#transaction-title').textContent(), { timeout: 20_000 })
+      .toBe(transaction.id);
+    expect(await page.locator('#actions button').count()).toBe(0);
+    await page.unroute('**/operator/rpc');
+  });
+
+  it('lists unmatched payments and refunds one through the operator API', async () => {
+    const calls: { method: string; params: unknown }[] = [];
+    await page.route('**/operator/rpc', async (route) => {
+      const body = route.request().postDataJSON() as { id: string; method: string; params: unknown };
+      calls.push(body);
+      await route.fulfill({ json: { jsonrpc: '2.0', id: body.id, result: {} } });
+    });
+    const stray = horizon.appendPayment({
+      from: KEYS.acme,
+      destination: transaction.stellar_account_id!,
+      asset: new Asset('USDC', KEYS.issuer.publicKey()),
+      amount: '5',
+      memo: Memo.text('nobody-has-this-memo'),
+    });
+    await expect
+      .poll(
+        async () => {
+          await page.locator('#unmatched-refresh').click();
+          return page.locator('#unmatched-items li').count();
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(1);
+    const item = page.locator('#unmatched-items li').first();
+    expect(await item.textContent()).toContain(stray.transaction.hash);
+    await item.locator('[data-method="refund_unmatched_payment"]').click();
+    await page.locator('#confirm [type="submit"]').click();
+    await page.locator('#confirm').waitFor({ state: 'hidden' });
+    expect(calls).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: expect.any(String),
+        method: 'refund_unmatched_payment',
+        params: { id: await item.getAttribute('data-unmatched') },
+      },
+    ]);
+    await page.unroute('**/operator/rpc');
+    await page.screenshot({ path: join(SCREENSHOTS, 'desktop-console.png'), fullPage: true });
   });
 
   it('answers its API to the operator only', async () => {

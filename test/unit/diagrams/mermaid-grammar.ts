@@ -1,5 +1,5 @@
 // A strict reading of the subset of Mermaid's stateDiagram-v2 grammar (stateDiagram.jison) that toMermaid writes.
-// Mermaid is not installed here; this keeps the output within what its lexer accepts.
+// Fast and without a browser; the Chromium test (test/e2e/browser/mermaid.test.ts) renders it with real Mermaid.
 
 const ID = '[A-Za-z0-9_]+';
 /** Text after `:` runs to the end of the line and may hold neither `:` nor `;` (lexer rule for DESCR). */
@@ -15,6 +15,7 @@ const LINE_FORMS: [string, RegExp][] = [
   ['end of composite', /^\}$/],
   ['named state', new RegExp(`^state "[^"]+" as ${ID}$`)],
   ['description', new RegExp(`^${ID} : ${DESCR}$`)],
+  ['note', new RegExp(`^note (left|right) of ${ID} : ${DESCR}$`)],
   ['concurrency separator', /^--$/],
 ];
 

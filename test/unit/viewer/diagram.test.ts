@@ -162,6 +162,7 @@ describe('viewerMachines', () => {
           event: t.event,
           guard: t.guard,
           effects: t.effects,
+          transition: t.key,
           label: transitionLabel(t),
         })),
       );
@@ -403,9 +404,19 @@ describe('escaping', () => {
         event: 'GO<&>',
         guard: 'a && "b" < c',
         effects: ['send<it>'],
+        transition: 'm.a:GO<&>:0',
         label: 'GO<&> [a && "b" < c] / send<it>',
       },
-      { id: '1', from: 'm.a', to: 'm.a', event: 'STAY&', guard: null, effects: [], label: 'STAY&' },
+      {
+        id: '1',
+        from: 'm.a',
+        to: 'm.a',
+        event: 'STAY&',
+        guard: null,
+        effects: [],
+        transition: 'm.a:STAY&:0',
+        label: 'STAY&',
+      },
     ],
     counted: false,
   };

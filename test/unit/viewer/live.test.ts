@@ -26,6 +26,7 @@ function world(initialRows = 0) {
         statusBefore: null,
         statusAfter: 'pending_sender',
         stateAfter: 'transaction.pending_sender',
+        edge: null,
         at: '2026-11-24T10:00:00.000Z',
       });
     }
