@@ -32,6 +32,28 @@ export async function operatorRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     return;
   }
 
+  const { api, document } = operatorRpc(app, deps);
+  app.get(local(OPERATOR_PATHS.openrpc), { schema: hidden }, async () => document);
+
+  const auth = operatorAuth({ operatorToken, cookiePath: OPERATOR_BASE });
+  const guesses = deps.limits.operatorGuesses;
+  await app.register(async (rpc) => {
+    rpcBodyAsText(rpc);
+    rpc.addHook('onRequest', guesses.refuseWhenSpent);
+    rpc.addHook('onRequest', async (request) => {
+      if (request.headers.authorization !== undefined && !auth.isOperator(request))
+        await guesses.spend(request);
+    });
+    rpc.addHook('onRequest', auth.required);
+
+    rpc.post(local(OPERATOR_PATHS.rpc), { schema: hidden }, rpcRoute(api, DEFAULT_OPERATOR));
+  });
+}
+
+type OperatorApi = ReturnType<typeof createOperatorApi>;
+
+/** The operator API's methods (with `rpc.discover`) and their OpenRPC document. */
+export function operatorRpc(app: FastifyInstance, deps: RouteDeps): { api: OperatorApi; document: unknown } {
   const api = createOperatorApi(
     {
       commands: deps.commands,
@@ -49,36 +71,34 @@ export async function operatorRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     call: async () => document,
   });
   const document = openRpcDocument(api.methods, { version: packageJson.version, url: OPERATOR_PATHS.rpc });
-  app.get(local(OPERATOR_PATHS.openrpc), { schema: hidden }, async () => document);
+  return { api, document };
+}
 
-  const auth = operatorAuth({ operatorToken, cookiePath: OPERATOR_BASE });
-  const guesses = deps.limits.operatorGuesses;
-  await app.register(async (rpc) => {
-    // The body reaches the handler as text: a body that is not JSON is JSON-RPC's parse error, not a 400.
-    rpc.removeContentTypeParser('application/json');
-    rpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-      done(null, body);
-    });
-    rpc.addHook('onRequest', guesses.refuseWhenSpent);
-    rpc.addHook('onRequest', async (request) => {
-      if (request.headers.authorization !== undefined && !auth.isOperator(request))
-        await guesses.spend(request);
-    });
-    rpc.addHook('onRequest', auth.required);
-
-    rpc.post(local(OPERATOR_PATHS.rpc), { schema: hidden }, async (request, reply) => {
-      const operator = operatorName(request.headers[OPERATOR_HEADER]);
-      const answer = await api.handler.handle(String(request.body ?? ''), { operator });
-      reply.header('cache-control', 'no-store');
-      // Only notifications: nothing to answer.
-      if (answer === undefined) return reply.status(204).send();
-      return reply.status(200).send(answer);
-    });
+/**
+ * Registers in `scope` a parser that hands the JSON body over as text: a body that is not JSON is JSON-RPC's
+ * parse error, not a 400.
+ */
+export function rpcBodyAsText(scope: FastifyInstance): void {
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, body);
   });
 }
 
-function operatorName(header: string | string[] | undefined): string {
-  if (header === undefined) return DEFAULT_OPERATOR;
+/** The POST handler of a JSON-RPC endpoint; the caller is named by `X-Operator`, else `fallback`. */
+export function rpcRoute(api: OperatorApi, fallback: string) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const operator = operatorName(request.headers[OPERATOR_HEADER], fallback);
+    const answer = await api.handler.handle(String(request.body ?? ''), { operator });
+    reply.header('cache-control', 'no-store');
+    // Only notifications: nothing to answer.
+    if (answer === undefined) return reply.status(204).send();
+    return reply.status(200).send(answer);
+  };
+}
+
+function operatorName(header: string | string[] | undefined, fallback: string): string {
+  if (header === undefined) return fallback;
   if (typeof header !== 'string' || !OPERATOR_NAME.test(header)) {
     throw new MooringError('bad_request', 'X-Operator must be 1 to 64 letters, digits or ._@+:-');
   }

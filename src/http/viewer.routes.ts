@@ -31,6 +31,7 @@ import { viewerDirectory } from '../viewer/directory.ts';
 import { isCountedState, parseCursor } from '../viewer/lists.ts';
 import type { RouteDeps } from './app.ts';
 import { operatorAuth, operatorCookiePlugin } from './operator-auth.ts';
+import { operatorRpc, rpcBodyAsText, rpcRoute } from './operator.routes.ts';
 import { outageLog } from '../outage-log.ts';
 
 export const VIEWER_OFF = 'the machine viewer is off: set OPERATOR_TOKEN to turn it on';
@@ -264,6 +265,14 @@ export async function viewerRoutes(app: FastifyInstance, deps: RouteDeps): Promi
         ...(before !== undefined && { before }),
         limit: pageSize(query),
       });
+    });
+
+    // The operator API for the console: its session cookie is scoped to the viewer, so the console's actions
+    // come here rather than to /operator/rpc (Bearer only). Recorded as `console` unless X-Operator names one.
+    const { api: operatorApi } = operatorRpc(app, deps);
+    await api.register(async (rpc) => {
+      rpcBodyAsText(rpc);
+      rpc.post(local(VIEWER_PATHS.rpc), { schema: hidden }, rpcRoute(operatorApi, 'console'));
     });
 
     api.get(local(VIEWER_PATHS.unmatched), { schema: hidden }, async (request) => {

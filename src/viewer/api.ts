@@ -21,6 +21,8 @@ export const VIEWER_PATHS = {
   transactions: `${VIEWER_BASE}/api/transactions`,
   /** GET with `before`, `limit`: unmatched payments, newest first. */
   unmatched: `${VIEWER_BASE}/api/unmatched-payments`,
+  /** POST: the operator API (JSON-RPC 2.0, as `/operator/rpc`) for the signed-in console. */
+  rpc: `${VIEWER_BASE}/api/rpc`,
 } as const;
 
 /** Rows per page of the lists, unless `limit` says fewer. */

@@ -68,7 +68,7 @@ export const ACTIONS: readonly Action[] = [
     params: (v) => message(v),
   },
   {
-    event: 'EXPIRE',
+    event: 'EXPIRE_NOW',
     method: 'notify_transaction_expired',
     label: 'Expire',
     fields: [{ name: 'message', label: 'Message', kind: 'text', optional: true }],

@@ -5,8 +5,8 @@ import { byId, h } from './dom.ts';
 
 export { ACTIONS, REFUND_UNMATCHED, actionsFor, type Action } from './action-table.ts';
 
-/** The operator API (JSON-RPC 2.0; method names as the Stellar Anchor Platform's). */
-export const OPERATOR_RPC = '/operator/rpc';
+/** The operator API (JSON-RPC 2.0; method names as the Stellar Anchor Platform's), under the viewer's session. */
+export const OPERATOR_RPC = '/machines/api/rpc';
 
 const AMOUNT = /^\d{1,15}(\.\d{1,7})?$/;
 

@@ -317,7 +317,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
 
   it('offers exactly the actions the state accepts, and sends one as JSON-RPC only once confirmed', async () => {
     const calls: unknown[] = [];
-    await page.route('**/operator/rpc', async (route) => {
+    await page.route('**/machines/api/rpc', async (route) => {
       const body = route.request().postDataJSON() as { id: string };
       calls.push(body);
       await route.fulfill({ json: { jsonrpc: '2.0', id: body.id, result: { ok: true } } });
@@ -363,12 +363,12 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
       .poll(() => page.locator('#transaction-title').textContent(), { timeout: 20_000 })
       .toBe(transaction.id);
     expect(await page.locator('#actions button').count()).toBe(0);
-    await page.unroute('**/operator/rpc');
+    await page.unroute('**/machines/api/rpc');
   });
 
   it('lists unmatched payments and refunds one through the operator API', async () => {
     const calls: { method: string; params: unknown }[] = [];
-    await page.route('**/operator/rpc', async (route) => {
+    await page.route('**/machines/api/rpc', async (route) => {
       const body = route.request().postDataJSON() as { id: string; method: string; params: unknown };
       calls.push(body);
       await route.fulfill({ json: { jsonrpc: '2.0', id: body.id, result: {} } });
@@ -402,7 +402,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
         params: { id: await item.getAttribute('data-unmatched') },
       },
     ]);
-    await page.unroute('**/operator/rpc');
+    await page.unroute('**/machines/api/rpc');
     await page.screenshot({ path: join(SCREENSHOTS, 'desktop-console.png'), fullPage: true });
   });
 

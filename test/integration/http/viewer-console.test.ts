@@ -16,7 +16,7 @@ import {
 } from '../../../src/viewer/api.ts';
 import { accountAssigned, payment, transactionInput } from '../../fixtures/transactions.ts';
 import { testDatabases } from '../../helpers/database.ts';
-import { AT, OPERATOR, viewerWorld, type ViewerWorld } from './viewer-support.ts';
+import { AT, OPERATOR, OPERATOR_TOKEN, viewerWorld, type ViewerWorld } from './viewer-support.ts';
 
 describe.each(testDatabases())('the console on $name', (database) => {
   let w: ViewerWorld;
@@ -220,5 +220,41 @@ describe.each(testDatabases())('the console on $name', (database) => {
       stored[2],
     ]);
     expect((await get(`${VIEWER_PATHS.unmatched}?before=x`)).statusCode).toBe(400);
+  });
+
+  it("takes the console's actions under its session: the operator API at the viewer's path", async () => {
+    const signedIn = await w.app.inject({
+      method: 'POST',
+      url: VIEWER_PATHS.session,
+      payload: { token: OPERATOR_TOKEN },
+    });
+    const cookie = [signedIn.headers['set-cookie'] ?? []]
+      .flat()
+      .find((c) => c.startsWith('mooring_operator='))!
+      .split(';')[0]!;
+    const call = (headers: Record<string, string>) =>
+      w.app.inject({
+        method: 'POST',
+        url: VIEWER_PATHS.rpc,
+        headers: { 'content-type': 'application/json', ...headers },
+        payload: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'get_transaction',
+          params: { transaction_id: underPaid.id },
+        }),
+      });
+    const answer = await call({ cookie });
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json()).toMatchObject({ id: 1, result: { id: underPaid.id, status: 'error' } });
+    expect((await call({})).statusCode).toBe(401);
+    // The cookie is the viewer's: the Bearer-only operator endpoint does not take it.
+    const elsewhere = await w.app.inject({
+      method: 'POST',
+      url: '/operator/rpc',
+      headers: { 'content-type': 'application/json', cookie },
+      payload: '{"jsonrpc":"2.0","id":1,"method":"get_transaction","params":{}}',
+    });
+    expect(elsewhere.statusCode).toBe(401);
   });
 });
