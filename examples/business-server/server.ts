@@ -44,6 +44,8 @@ export interface RequestRecord {
   authorized: boolean;
   /** A `Signature` header was present and verified (false when no signingKey is set). */
   signed: boolean;
+  /** The JSON body, if there was one. */
+  body?: unknown;
 }
 
 export interface RunningBusinessServer {
@@ -87,10 +89,10 @@ export async function start(options: BusinessServerOptions = {}): Promise<Runnin
     const body = await readBody(req);
     const authorized = options.token === undefined || req.headers.authorization === `Bearer ${options.token}`;
     const signed = signingKey !== null && checkSignature(req, url, body, signingKey);
-    requests.push({ method: req.method ?? '', path: url.pathname, authorized, signed });
+    const json = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+    requests.push({ method: req.method ?? '', path: url.pathname, authorized, signed, body: json });
     if (!authorized) return send(res, 401, { error: 'a valid Bearer token is required' });
     if (signingKey !== null && !signed) return send(res, 401, { error: 'a valid Signature is required' });
-    const json = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
     const route = `${req.method} ${url.pathname}`;
     const query = url.searchParams;
 

@@ -213,6 +213,43 @@ describe('mooring serve with the example business server', () => {
     expect(done).toMatchObject({ amount_in: '100', amount_out: '98.5' });
   });
 
+  it('SEP-31 on a firm quote priced by the server: paid and completed with the quote’s amounts', async () => {
+    const quote = await call('POST', '/sep38/quote', { ...firmQuote, buy_delivery_method: 'SEPA' });
+    expect(quote.status, JSON.stringify(quote.body)).toBe(201);
+    const created = await call('POST', '/sep31/transactions', {
+      ...transaction('100', ids),
+      quote_id: quote.body!.id,
+      destination_asset: EUR,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // The server's last word saw the quote it is asked to accept.
+    expect(seen('POST /process_post_request').at(-1)!.body).toMatchObject({
+      quote_id: quote.body!.id,
+      destination_asset: EUR,
+      amount_out: '92.12',
+      amount_out_asset: EUR,
+    });
+    horizon.appendPayment({
+      from: acme,
+      destination: created.body!.stellar_account_id,
+      asset: new Asset('USDC', issuer.publicKey()),
+      amount: '100',
+      memo: Memo.hash(Buffer.from(created.body!.stellar_memo, 'base64').toString('hex')),
+    });
+    const done = await waitUntil('the quoted transaction to complete', async () => {
+      const read = await call('GET', `/sep31/transactions/${created.body!.id}`);
+      return read.body!.transaction.status === 'completed' && read.body!.transaction;
+    });
+    expect(done).toMatchObject({
+      quote_id: quote.body!.id,
+      amount_in: '100',
+      amount_in_asset: USDC,
+      amount_out: '92.12',
+      amount_out_asset: EUR,
+      fee_details: { total: '0.5', asset: USDC },
+    });
+  });
+
   it('the server goes away: 503 with Retry-After where it is needed, nothing lost; back, the same requests succeed', async () => {
     await business.close();
     const down = [
