@@ -3,6 +3,8 @@ export {
   transactionMachine,
   initialContext,
   paidAfterQuoteExpired,
+  creditedAmount,
+  refundableAmount,
 } from './transaction/transaction.machine.ts';
 export {
   startTransaction,
@@ -30,9 +32,17 @@ export type {
   TransactionEventEnvelope,
   StellarPayment,
   RefundPayment,
+  RefundSender,
   MemoType,
 } from './transaction/events.ts';
-export type { TransactionContext, TransactionInput, FeeDetails, Refunds } from './transaction/context.ts';
+export type {
+  TransactionContext,
+  TransactionInput,
+  FeeDetails,
+  Refunds,
+  PendingRefund,
+  PayoutReconciliation,
+} from './transaction/context.ts';
 export type { TransactionEffect, TransactionEffectKind } from './transaction/effects.ts';
 export type { TransactionSnapshot, PersistedTransaction, Step, StepResult } from './transaction/step.ts';
 

@@ -4,7 +4,9 @@
  * Unset, a crash point does nothing. Points:
  * - `watcher.published`: a page's credits are on the bus, its cursor is not committed yet;
  * - `actors.committing`: a batch is written in the open database transaction, not committed yet;
- * - `payout.booked`: the rails took a payout, its answer is not on the bus yet.
+ * - `payout.booked`: the rails took a payout, its answer is not on the bus yet;
+ * - `refund.signed`: a refund's envelope is stored, not submitted yet;
+ * - `refund.submitted`: Horizon took a refund, it is not recorded yet.
  */
 const [point, count] = (process.env.MOORING_CRASH_AT ?? '').split(':');
 let remaining = Number(count ?? 0);

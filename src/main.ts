@@ -38,6 +38,7 @@ import {
 import { configuredPaymentSource, startPaymentWatcher, watcherReadiness } from './watcher/index.ts';
 import { VIEWER_BASE } from './viewer/api.ts';
 import { httpPorts } from './read-model/index.ts';
+import { startRefundRelay } from './refunds/index.ts';
 import {
   DEFAULT_PAYOUT_RELAY_SETTINGS,
   payoutCustomerTypes,
@@ -240,8 +241,17 @@ export async function startMooring(config: Config, options: StartOptions = {}): 
         wake: bus.signals('outbox.execute_payout'),
         log: log.child({ role: 'payouts' }),
       });
+      // Refunds move money too: the same role sends them (config.refunds), one envelope per refund.
+      const refunds = startRefundRelay({
+        db,
+        bus,
+        config,
+        workerId: `refunds-${workerId}`,
+        log: log.child({ role: 'refunds' }),
+      });
       started({ close: () => requests.stop() });
       started({ close: () => payouts.stop() });
+      started({ close: () => refunds.stop() });
     }
     if (roles.has('poll-outgoing')) {
       const poller = startWorker('poll-outgoing', {

@@ -1,4 +1,4 @@
-import type { MemoType, RefundPayment, StellarPayment } from './events.ts';
+import type { MemoType, RefundPayment, RefundSender, StellarPayment } from './events.ts';
 
 export interface FeeDetails {
   total: string;
@@ -10,6 +10,24 @@ export interface Refunds {
   amountRefunded: string;
   amountFee: string;
   payments: RefundPayment[];
+}
+
+/** A refund requested and not yet confirmed (or failed). */
+export interface PendingRefund {
+  refundId: string;
+  amount: string;
+  fee: string;
+  excess: boolean;
+  sentBy: RefundSender;
+}
+
+/** A payout an operator must resolve: its key, and what the rails last answered. */
+export interface PayoutReconciliation {
+  attempt: number;
+  idempotencyKey: string;
+  /** `failed`: the rails said so; `unknown`: no answer after every try. */
+  outcome: 'failed' | 'unknown';
+  answer: string;
 }
 
 /** What a transaction is created with (POST /transactions, already validated and priced). */
@@ -56,4 +74,10 @@ export interface TransactionContext extends TransactionInput {
   refunds: Refunds | null;
   /** Increases with each payout request; with the id it forms the payout's idempotency key. */
   payoutAttempt: number;
+  /** Refunds requested, not yet confirmed. Absent in snapshots older than refund requests. */
+  refundsInFlight?: PendingRefund[];
+  /** Set while a failed or unknown payout waits for an operator (error). */
+  payoutReconciliation?: PayoutReconciliation | null;
+  /** Operator retries of payouts so far: numbers each retry's outbox row. */
+  payoutRetries?: number;
 }

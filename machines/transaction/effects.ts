@@ -7,7 +7,24 @@ import type { TransactionStatus } from './statuses.ts';
  */
 export type TransactionEffect =
   | { kind: 'status_changed'; status: TransactionStatus }
-  | { kind: 'execute_payout'; attempt: number; idempotencyKey: string }
-  | { kind: 'refund_excess'; amount: string; idempotencyKey: string };
+  | {
+      kind: 'execute_payout';
+      attempt: number;
+      idempotencyKey: string;
+      /** An operator's retry of the same payout (reconciliation): 1, 2, ...; absent on the first try. */
+      retry?: number;
+      /** The outbox row's own key when it is not `idempotencyKey` (a retry keeps the rails' key). */
+      outboxKey?: string;
+    }
+  | { kind: 'refund_excess'; amount: string; idempotencyKey: string }
+  /** Mooring sends a requested refund on Stellar; `idempotencyKey` is the refund id. */
+  | {
+      kind: 'send_refund';
+      refundId: string;
+      amount: string;
+      fee: string;
+      excess: boolean;
+      idempotencyKey: string;
+    };
 
 export type TransactionEffectKind = TransactionEffect['kind'];

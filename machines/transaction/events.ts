@@ -24,7 +24,12 @@ export interface RefundPayment {
   id: string;
   amount: string;
   fee: string;
+  /** Set by the machine on a refund of an over-payment's excess: it leaves `amount_out` alone. */
+  excess?: boolean;
 }
+
+/** Who sends a requested refund: Mooring itself (a `send_refund` effect) or the business (it reports it). */
+export type RefundSender = 'mooring' | 'business';
 
 export type TransactionEvent =
   | {
@@ -56,7 +61,30 @@ export type TransactionEvent =
   | { type: 'PAYOUT_SUBMITTED_STELLAR'; at: string; transactionHash: string }
   | { type: 'PAYOUT_COMPLETED'; at: string; externalTransactionId?: string; message?: string }
   | { type: 'PAYOUT_FAILED'; at: string; message: string }
-  | { type: 'REFUND_SENT'; at: string; refund: RefundPayment }
+  | { type: 'PAYOUT_UNKNOWN'; at: string; message: string }
+  /** Reconciliation: the operator has the same payout (same idempotency key) tried again. */
+  | { type: 'PAYOUT_RETRY'; at: string; by?: string }
+  /** Reconciliation: the operator found the payout made (e.g. in the rails' records). */
+  | { type: 'PAYOUT_CONFIRMED'; at: string; externalTransactionId?: string; message?: string; by?: string }
+  | {
+      type: 'REFUND_REQUESTED';
+      at: string;
+      /** Unique per refund of the transaction; the idempotency key of its sending. */
+      refundId: string;
+      /** What goes back to the sending anchor. */
+      amount: string;
+      /** What the refund costs the sending anchor (kept, not sent). */
+      fee: string;
+      /** The over-payment's excess (the `refund_excess` effect), apart from `amount_in`. */
+      excess?: boolean;
+      /** Default `mooring`. */
+      sentBy?: RefundSender;
+      by?: string;
+    }
+  /** A refund confirmed on Stellar; `refundId` names the request it settles (absent: reported unasked). */
+  | { type: 'REFUND_SENT'; at: string; refund: RefundPayment; refundId?: string }
+  /** A requested refund could not be sent (it will not be: nothing left the account). */
+  | { type: 'REFUND_FAILED'; at: string; refundId: string; message: string }
   | { type: 'EXPIRE'; at: string }
   | { type: 'ERROR'; at: string; message: string }
   | { type: 'RECOVER'; at: string; message?: string }
@@ -79,7 +107,12 @@ export const TRANSACTION_EVENT_TYPES: readonly TransactionEventType[] = [
   'PAYOUT_SUBMITTED_STELLAR',
   'PAYOUT_COMPLETED',
   'PAYOUT_FAILED',
+  'PAYOUT_UNKNOWN',
+  'PAYOUT_RETRY',
+  'PAYOUT_CONFIRMED',
+  'REFUND_REQUESTED',
   'REFUND_SENT',
+  'REFUND_FAILED',
   'EXPIRE',
   'ERROR',
   'RECOVER',

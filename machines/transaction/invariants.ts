@@ -20,8 +20,10 @@ export function invariantViolations(status: TransactionStatus, context: Transact
   const sameAsset =
     context.amountOutAsset === context.amountInAsset && context.feeDetails.asset === context.amountInAsset;
   if (sameAsset) {
-    const refunded = context.refunds?.amountRefunded ?? '0';
-    const refundFees = context.refunds?.amountFee ?? '0';
+    // An over-payment's excess was never part of amount_in: its refund does not count here.
+    const held = (context.refunds?.payments ?? []).filter((p) => p.excess !== true);
+    const refunded = fromStroops(held.reduce((sum, p) => sum + toStroops(p.amount), 0n));
+    const refundFees = fromStroops(held.reduce((sum, p) => sum + toStroops(p.fee), 0n));
     if (status === 'refunded') {
       if (compareAmounts(refunded, creditedAmount(context)) !== 0)
         broken.push('refunded without a full refund');

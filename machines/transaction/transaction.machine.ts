@@ -1,5 +1,5 @@
 import { and, assertEvent, assign, not, setup } from 'xstate';
-import { addAmounts, compareAmounts, fromStroops, toStroops } from '../amounts.ts';
+import { addAmounts, compareAmounts, fromStroops, isAmount, toStroops } from '../amounts.ts';
 import type { TransactionContext, TransactionInput } from './context.ts';
 import type { TransactionEffect } from './effects.ts';
 import type { StellarPayment, TransactionEvent } from './events.ts';
@@ -77,6 +77,116 @@ function amountOutAfter(context: TransactionContext, refunded: string, refundFee
   return rest < 0n ? null : fromStroops(rest);
 }
 
+const inFlight = (context: TransactionContext) => context.refundsInFlight ?? [];
+
+/** Refunds of what the transaction holds (excess refunds apart), done and optionally in flight. */
+function heldRefunds(context: TransactionContext, withInFlight: boolean) {
+  const done = (context.refunds?.payments ?? []).filter((p) => p.excess !== true);
+  const pending = withInFlight ? inFlight(context).filter((p) => !p.excess) : [];
+  const all = [...done, ...pending];
+  return {
+    amount: addAmounts('0', ...all.map((p) => p.amount)),
+    fee: addAmounts('0', ...all.map((p) => p.fee)),
+  };
+}
+
+/** What can still be refunded of the credited payment (requests in flight count as spent). */
+export function refundableAmount(context: TransactionContext): string {
+  const rest = toStroops(creditedAmount(context)) - toStroops(heldRefunds(context, true).amount);
+  return rest < 0n ? '0' : fromStroops(rest);
+}
+
+/** The over-payment's excess is still owed: not refunded, not being refunded. */
+function excessOwed(context: TransactionContext): boolean {
+  return (
+    context.excessAmount !== null &&
+    !(context.refunds?.payments ?? []).some((p) => p.excess === true) &&
+    !inFlight(context).some((p) => p.excess)
+  );
+}
+
+/** Whether a REFUND_SENT settles a requested excess refund. */
+function sentIsExcess(context: TransactionContext, refundId: string | undefined): boolean {
+  return refundId !== undefined && inFlight(context).some((p) => p.refundId === refundId && p.excess);
+}
+
+type RefundRequest = Extract<TransactionEvent, { type: 'REFUND_REQUESTED' }>;
+
+/** A request whose id and amounts are well formed (a malformed one is refused by the guards, never thrown). */
+function wellFormed(event: RefundRequest): boolean {
+  return (
+    typeof event.refundId === 'string' &&
+    event.refundId !== '' &&
+    typeof event.amount === 'string' &&
+    isAmount(event.amount) &&
+    typeof event.fee === 'string' &&
+    isAmount(event.fee)
+  );
+}
+
+/** `full`, `partial` or null (refused) for a refund request of what the transaction holds. */
+function heldRequestKind(context: TransactionContext, event: RefundRequest): 'full' | 'partial' | null {
+  if (
+    !wellFormed(event) ||
+    event.excess === true ||
+    inFlight(context).some((p) => p.refundId === event.refundId)
+  )
+    return null;
+  if (compareAmounts(event.amount, '0') <= 0) return null;
+  const held = heldRefunds(context, true);
+  const amount = addAmounts(held.amount, event.amount);
+  const fee = addAmounts(held.fee, event.fee);
+  const order = compareAmounts(amount, creditedAmount(context));
+  if (order === 0) return 'full';
+  if (order < 0 && amountOutAfter(context, amount, fee) !== null) return 'partial';
+  return null;
+}
+
+/** The `send_refund` effect of a refund request Mooring sends itself. */
+const recordSendRefund = {
+  type: 'recordEffect',
+  params: ({ event }: { event: TransactionEvent }): TransactionEffect => {
+    assertEvent(event, 'REFUND_REQUESTED');
+    return {
+      kind: 'send_refund',
+      refundId: event.refundId,
+      amount: event.amount,
+      fee: event.fee,
+      excess: event.excess === true,
+      idempotencyKey: event.refundId,
+    };
+  },
+} as const;
+
+/** Every state that holds the funds and no payout in flight takes refund requests, reports and failures. */
+const REFUND_HANDLERS = {
+  REFUND_REQUESTED: [
+    {
+      guard: and(['excessRefundRequest', 'sentByMooring']),
+      actions: ['noteRefundRequested', recordSendRefund],
+    },
+    { guard: 'excessRefundRequest', actions: 'noteRefundRequested' },
+    // A refund that returns everything ends the transaction: it shows pending_stellar until confirmed.
+    {
+      target: '#transaction.pending_stellar',
+      guard: and(['fullRefundRequest', 'sentByMooring']),
+      actions: ['noteRefundRequested', recordSendRefund],
+    },
+    { target: '#transaction.pending_stellar', guard: 'fullRefundRequest', actions: 'noteRefundRequested' },
+    {
+      guard: and(['partialRefundRequest', 'sentByMooring']),
+      actions: ['noteRefundRequested', recordSendRefund],
+    },
+    { guard: 'partialRefundRequest', actions: 'noteRefundRequested' },
+  ],
+  REFUND_SENT: [
+    { guard: 'isExcessRefund', actions: 'applyRefund' },
+    { target: '#transaction.refunded', guard: 'isFullRefund', actions: 'applyRefund' },
+    { guard: 'isPartialRefund', actions: 'applyRefund' },
+  ],
+  REFUND_FAILED: { guard: 'refundInFlight', actions: 'dropFailedRefund' },
+} as const;
+
 export const transactionMachine = setup({
   types: {
     context: {} as TransactionContext,
@@ -102,11 +212,52 @@ export const transactionMachine = setup({
     applyRefund: assign(({ context, event }) => {
       assertEvent(event, 'REFUND_SENT');
       const totals = refundTotals(context, event.refund);
-      const payments = [...(context.refunds?.payments ?? []), event.refund];
-      const full = compareAmounts(totals.amountRefunded, creditedAmount(context)) === 0;
+      const excess = sentIsExcess(context, event.refundId);
+      const payment = excess ? { ...event.refund, excess: true } : event.refund;
+      const refunds = { ...totals, payments: [...(context.refunds?.payments ?? []), payment] };
+      const settled = inFlight(context).filter((p) => p.refundId !== event.refundId);
+      // The excess was never part of amount_in: returning it leaves amount_out as it is.
+      if (excess) return { refunds, refundsInFlight: settled };
+      const held = heldRefunds({ ...context, refunds }, false);
+      const full = compareAmounts(held.amount, creditedAmount(context)) === 0;
       return {
-        refunds: { ...totals, payments },
-        amountOut: full ? '0' : (amountOutAfter(context, totals.amountRefunded, totals.amountFee) ?? '0'),
+        refunds,
+        refundsInFlight: settled,
+        amountOut: full ? '0' : (amountOutAfter(context, held.amount, held.fee) ?? '0'),
+      };
+    }),
+    noteRefundRequested: assign(({ context, event }) => {
+      assertEvent(event, 'REFUND_REQUESTED');
+      const pending = {
+        refundId: event.refundId,
+        amount: event.amount,
+        fee: event.fee,
+        excess: event.excess === true,
+        sentBy: event.sentBy ?? ('mooring' as const),
+      };
+      return { refundsInFlight: [...inFlight(context), pending] };
+    }),
+    dropFailedRefund: assign(({ context, event }) => {
+      assertEvent(event, 'REFUND_FAILED');
+      return {
+        refundsInFlight: inFlight(context).filter((p) => p.refundId !== event.refundId),
+        statusMessage: `refund ${event.refundId} failed: ${event.message}`,
+      };
+    }),
+    noteUnsettledPayout: assign(({ context, event }) => {
+      assertEvent(event, ['PAYOUT_FAILED', 'PAYOUT_UNKNOWN']);
+      const unknown = event.type === 'PAYOUT_UNKNOWN';
+      const idempotencyKey = `${context.id}:payout:${context.payoutAttempt}`;
+      return {
+        payoutReconciliation: {
+          attempt: context.payoutAttempt,
+          idempotencyKey,
+          outcome: unknown ? ('unknown' as const) : ('failed' as const),
+          answer: event.message,
+        },
+        statusMessage: unknown
+          ? `payout outcome unknown (${event.message}); reconcile payout ${idempotencyKey}: retry it with the same key, mark it paid, or refund`
+          : event.message,
       };
     }),
     applyPayoutCompleted: assign(({ context, event }) => {
@@ -164,21 +315,62 @@ export const transactionMachine = setup({
       return compareAmounts(event.payment.amount, context.amountIn) > 0;
     },
     fundsReceived: ({ context }) => context.payment !== null,
+    // The payout waits for refunds in flight and for the over-payment's excess to be settled (so a refund
+    // confirmation never arrives after the transaction is completed, where it could not be recorded).
+    nothingToRefundFirst: ({ context }) => inFlight(context).length === 0 && !excessOwed(context),
+    excessRefundRequest: ({ context, event }) => {
+      assertEvent(event, 'REFUND_REQUESTED');
+      return (
+        event.excess === true &&
+        wellFormed(event) &&
+        excessOwed(context) &&
+        compareAmounts(addAmounts(event.amount, event.fee), context.excessAmount ?? '0') === 0
+      );
+    },
+    fullRefundRequest: ({ context, event }) => {
+      assertEvent(event, 'REFUND_REQUESTED');
+      return heldRequestKind(context, event) === 'full';
+    },
+    partialRefundRequest: ({ context, event }) => {
+      assertEvent(event, 'REFUND_REQUESTED');
+      return heldRequestKind(context, event) === 'partial';
+    },
+    sentByMooring: ({ event }) => {
+      assertEvent(event, 'REFUND_REQUESTED');
+      return (event.sentBy ?? 'mooring') === 'mooring';
+    },
+    isExcessRefund: ({ context, event }) => {
+      assertEvent(event, 'REFUND_SENT');
+      return sentIsExcess(context, event.refundId);
+    },
+    sentWasRequested: ({ context, event }) => {
+      assertEvent(event, 'REFUND_SENT');
+      return inFlight(context).some((p) => p.refundId === event.refundId);
+    },
+    refundInFlight: ({ context, event }) => {
+      assertEvent(event, 'REFUND_FAILED');
+      return inFlight(context).some((p) => p.refundId === event.refundId);
+    },
+    payoutToReconcile: ({ context }) => (context.payoutReconciliation ?? null) !== null,
+    // A payout whose outcome is unknown may have been made: only an explicit resolution may go on.
+    payoutOutcomeKnown: ({ context }) => context.payoutReconciliation?.outcome !== 'unknown',
     // An under-paid transaction is never paid out: it can only be refunded.
     fundsReceivedInFull: ({ context }) =>
       context.payment !== null && compareAmounts(context.payment.amount, context.amountIn) >= 0,
     isFullRefund: ({ context, event }) => {
       assertEvent(event, 'REFUND_SENT');
-      return (
-        compareAmounts(refundTotals(context, event.refund).amountRefunded, creditedAmount(context)) === 0
-      );
+      if (sentIsExcess(context, event.refundId)) return false;
+      const held = heldRefunds(context, false);
+      return compareAmounts(addAmounts(held.amount, event.refund.amount), creditedAmount(context)) === 0;
     },
     isPartialRefund: ({ context, event }) => {
       assertEvent(event, 'REFUND_SENT');
-      const totals = refundTotals(context, event.refund);
+      if (sentIsExcess(context, event.refundId)) return false;
+      const held = heldRefunds(context, false);
+      const amount = addAmounts(held.amount, event.refund.amount);
       return (
-        compareAmounts(totals.amountRefunded, creditedAmount(context)) < 0 &&
-        amountOutAfter(context, totals.amountRefunded, totals.amountFee) !== null
+        compareAmounts(amount, creditedAmount(context)) < 0 &&
+        amountOutAfter(context, amount, addAmounts(held.fee, event.refund.fee)) !== null
       );
     },
     // The fee stays in its asset; in one asset, amount_out = amount_in − new fee − refunds must still hold.
@@ -243,6 +435,7 @@ export const transactionMachine = setup({
           on: {
             PAYOUT_REQUESTED: {
               target: 'paying_out',
+              guard: 'nothingToRefundFirst',
               actions: [
                 assign({ payoutAttempt: ({ context }) => context.payoutAttempt + 1 }),
                 {
@@ -258,10 +451,7 @@ export const transactionMachine = setup({
             CUSTOMER_INFO_NEEDED: '#transaction.pending_customer_info_update',
             TRANSACTION_INFO_NEEDED: '#transaction.pending_transaction_info_update',
             AMOUNTS_UPDATED: { guard: 'amountsAddUp', actions: ['applyAmounts', 'stampUpdatedAt'] },
-            REFUND_SENT: [
-              { target: '#transaction.refunded', guard: 'isFullRefund', actions: 'applyRefund' },
-              { guard: 'isPartialRefund', actions: 'applyRefund' },
-            ],
+            ...REFUND_HANDLERS,
           },
         },
         paying_out: {
@@ -279,10 +469,9 @@ export const transactionMachine = setup({
               actions: assign({ externalTransactionId: ({ event }) => event.transactionHash }),
             },
             PAYOUT_COMPLETED: { target: '#transaction.completed', actions: 'applyPayoutCompleted' },
-            PAYOUT_FAILED: {
-              target: '#transaction.error',
-              actions: assign({ statusMessage: ({ event }) => event.message }),
-            },
+            PAYOUT_FAILED: { target: '#transaction.error', actions: 'noteUnsettledPayout' },
+            // The payout relay's last try got no answer: an operator reconciles, nothing pays again by itself.
+            PAYOUT_UNKNOWN: { target: '#transaction.error', actions: 'noteUnsettledPayout' },
             CUSTOMER_INFO_NEEDED: '#transaction.pending_customer_info_update',
           },
         },
@@ -340,10 +529,7 @@ export const transactionMachine = setup({
           actions: assign({ requiredInfoMessage: null }),
         },
         AMOUNTS_UPDATED: { guard: 'amountsAddUp', actions: ['applyAmounts', 'stampUpdatedAt'] },
-        REFUND_SENT: [
-          { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
-          { guard: 'isPartialRefund', actions: 'applyRefund' },
-        ],
+        ...REFUND_HANDLERS,
       },
     },
     pending_transaction_info_update: {
@@ -360,10 +546,7 @@ export const transactionMachine = setup({
           }),
         },
         AMOUNTS_UPDATED: { guard: 'amountsAddUp', actions: ['applyAmounts', 'stampUpdatedAt'] },
-        REFUND_SENT: [
-          { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
-          { guard: 'isPartialRefund', actions: 'applyRefund' },
-        ],
+        ...REFUND_HANDLERS,
       },
     },
     pending_external: {
@@ -371,7 +554,7 @@ export const transactionMachine = setup({
       entry: [...enterStatus('pending_external')],
       on: {
         PAYOUT_COMPLETED: { target: 'completed', actions: 'applyPayoutCompleted' },
-        PAYOUT_FAILED: { target: 'error', actions: assign({ statusMessage: ({ event }) => event.message }) },
+        PAYOUT_FAILED: { target: 'error', actions: 'noteUnsettledPayout' },
       },
     },
     pending_stellar: {
@@ -379,7 +562,14 @@ export const transactionMachine = setup({
       entry: [...enterStatus('pending_stellar')],
       on: {
         PAYOUT_COMPLETED: { target: 'completed', actions: 'applyPayoutCompleted' },
-        PAYOUT_FAILED: { target: 'error', actions: assign({ statusMessage: ({ event }) => event.message }) },
+        PAYOUT_FAILED: { target: 'error', actions: 'noteUnsettledPayout' },
+        // A full refund waits here until Horizon confirms it; only refunds requested are confirmed here.
+        REFUND_SENT: [
+          { guard: and(['sentWasRequested', 'isExcessRefund']), actions: 'applyRefund' },
+          { target: 'refunded', guard: and(['sentWasRequested', 'isFullRefund']), actions: 'applyRefund' },
+          { guard: and(['sentWasRequested', 'isPartialRefund']), actions: 'applyRefund' },
+        ],
+        REFUND_FAILED: { target: 'error', guard: 'refundInFlight', actions: 'dropFailedRefund' },
       },
     },
     error: {
@@ -390,13 +580,49 @@ export const transactionMachine = setup({
         ERROR: { actions: assign({ statusMessage: ({ event }) => event.message }) },
         RECOVER: {
           target: 'pending_receiver.ready',
-          guard: 'fundsReceivedInFull',
-          actions: assign({ statusMessage: ({ event }) => event.message ?? null }),
+          guard: and(['fundsReceivedInFull', 'payoutOutcomeKnown']),
+          actions: assign({
+            statusMessage: ({ event }) => event.message ?? null,
+            payoutReconciliation: null,
+          }),
         },
-        REFUND_SENT: [
-          { target: 'refunded', guard: 'isFullRefund', actions: 'applyRefund' },
-          { guard: 'isPartialRefund', actions: 'applyRefund' },
-        ],
+        // Reconciliation: the same payout again, under the same idempotency key (the rails pay it once).
+        PAYOUT_RETRY: {
+          target: 'pending_receiver.paying_out',
+          guard: 'payoutToReconcile',
+          actions: [
+            assign({
+              payoutRetries: ({ context }) => (context.payoutRetries ?? 0) + 1,
+              payoutReconciliation: null,
+              statusMessage: null,
+            }),
+            {
+              type: 'recordEffect',
+              params: ({ context }) => {
+                const idempotencyKey = `${context.id}:payout:${context.payoutAttempt}`;
+                const retry = context.payoutRetries ?? 0;
+                return {
+                  kind: 'execute_payout' as const,
+                  attempt: context.payoutAttempt,
+                  idempotencyKey,
+                  retry,
+                  outboxKey: `${idempotencyKey}:retry:${retry}`,
+                };
+              },
+            },
+          ],
+        },
+        PAYOUT_CONFIRMED: {
+          target: 'completed',
+          guard: 'payoutToReconcile',
+          actions: assign({
+            externalTransactionId: ({ context, event }) =>
+              event.externalTransactionId ?? context.externalTransactionId,
+            statusMessage: ({ event }) => event.message ?? null,
+            payoutReconciliation: null,
+          }),
+        },
+        ...REFUND_HANDLERS,
         // Halted before any funds arrived: the payment deadline still ends it.
         EXPIRE: { target: 'expired', guard: and(['deadlinePassed', not('fundsReceived')]) },
         EXPIRE_NOW: { target: 'expired', guard: not('fundsReceived'), actions: 'noteExpiryMessage' },

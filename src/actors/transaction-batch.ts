@@ -371,7 +371,12 @@ export async function applyTransactionBatch(
         // Each effect carries the transaction as it was when the effect arose: a callback sent late still
         // reports the status change it is about, and a payout sees the amounts it was asked for.
         payload: transactionEffectPayload(effect, { status: next.status, context: next.snapshot.context }),
-        idempotencyKey: 'idempotencyKey' in effect ? effect.idempotencyKey : `${w.id}:${w.version}:${index}`,
+        idempotencyKey:
+          'outboxKey' in effect && effect.outboxKey !== undefined
+            ? effect.outboxKey
+            : 'idempotencyKey' in effect
+              ? effect.idempotencyKey
+              : `${w.id}:${w.version}:${index}`,
       });
     });
   };

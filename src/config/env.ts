@@ -39,6 +39,7 @@ export interface Settings {
   paymentSource: 'horizon' | 'rpc';
   rpcUrl: string;
   signingSecret: string;
+  refundSignerSecret: string;
   jwtSecret: string;
   executeOutgoingIntervalSeconds: number;
   pollOutgoingIntervalSeconds: number;
@@ -77,6 +78,11 @@ export const SETTINGS: { readonly [K in SettingName]: SettingSpec<K> } = {
   paymentSource: { env: 'STELLAR_PAYMENT_SOURCE', file: ['stellar', 'source'], check: checkPaymentSource },
   rpcUrl: { env: 'STELLAR_RPC_URL', file: ['stellar', 'rpcUrl'], check: checkHttpUrl },
   signingSecret: { env: 'SIGNING_SECRET', file: ['signingSecret'], check: checkSecretSeed },
+  refundSignerSecret: {
+    env: 'REFUND_SIGNER_SECRET',
+    file: ['refunds', 'signerSecret'],
+    check: checkSecretSeed,
+  },
   jwtSecret: { env: 'JWT_SECRET', file: ['jwtSecret'], check: checkJwtSecret },
   executeOutgoingIntervalSeconds: {
     env: 'EXECUTE_OUTGOING_INTERVAL',

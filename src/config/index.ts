@@ -20,6 +20,7 @@ export type {
   RailsConfig,
   RateLimitConfig,
   RateLimitGroupConfig,
+  RefundsConfig,
   SendingAnchorConfig,
   Sep12Config,
   Sep12TypeConfig,

@@ -39,6 +39,7 @@ import { locateConfigFile, readConfigFile } from './file.ts';
 import {
   resolveAssets,
   resolveCallbacks,
+  resolveRefunds,
   resolveHttp,
   resolvePaymentDeadline,
   resolveRateLimit,
@@ -130,6 +131,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     );
   }
   const sep38 = resolveSep38(file.sep38, secrets.assets, sandbox);
+  const refunds = resolveRefunds(
+    file.refunds,
+    settings.refundSignerSecret?.value ?? secrets.distributionSecret,
+  );
   const watcher = resolveWatcher(file.watcher);
   const operatorToken = settings.operatorToken?.value;
   if (operatorToken !== undefined && operatorToken.length < MIN_OPERATOR_TOKEN_LENGTH) {
@@ -196,6 +201,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       nats: natsUrl !== null && (settings.eventsNats?.value ?? true),
       webhookUrl: settings.eventsWebhookUrl?.value ?? null,
     },
+    refunds,
     sandbox,
     logLevel: settings.logLevel?.value ?? DEFAULT_LOG_LEVEL,
     configFile,

@@ -9,6 +9,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
     ...config,
     signingSecret: HIDDEN,
     jwtSecret: HIDDEN,
+    refunds: { ...config.refunds, signerSecret: config.refunds.signerSecret === null ? null : HIDDEN },
     operatorToken: config.operatorToken === null ? null : HIDDEN,
     databaseUrl: config.databaseUrl === null ? null : redactUrl(config.databaseUrl, HIDDEN),
     natsUrl: config.natsUrl === null ? null : redactUrl(config.natsUrl, HIDDEN),

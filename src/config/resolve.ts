@@ -42,6 +42,7 @@ import type {
   StellarNetwork,
   TrustProxy,
   RailsConfig,
+  RefundsConfig,
   SendingAnchorConfig,
   Sep12Config,
   Sep31AssetConfig,
@@ -243,6 +244,25 @@ export function resolveCallbacks(
     );
   }
   return { allowLoopback };
+}
+
+/**
+ * Refunds: `stellar` (Mooring signs them) by default when a signer is known (REFUND_SIGNER_SECRET,
+ * `refunds.signerSecret`, or the sandbox's generated distribution key), else `business`.
+ */
+export function resolveRefunds(refunds: ConfigFile['refunds'], signerSecret: string | null): RefundsConfig {
+  const kind = refunds?.kind ?? (signerSecret !== null ? 'stellar' : 'business');
+  if (kind === 'stellar' && signerSecret === null) {
+    throw new ConfigError(
+      fileKey(['refunds', 'kind']),
+      'is "stellar" but no signer is configured (set REFUND_SIGNER_SECRET or "refunds.signerSecret")',
+    );
+  }
+  return {
+    kind,
+    excess: refunds?.excess ?? 'auto',
+    signerSecret: kind === 'stellar' ? signerSecret : null,
+  };
 }
 
 const ISO4217_ASSET = /^iso4217:[A-Z]{3}$/;

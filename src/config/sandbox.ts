@@ -20,6 +20,8 @@ export interface Sandbox {
   readonly jwtSecret: string;
   readonly issuer: string;
   readonly distributionAccount: string;
+  /** The distribution account's key: in sandbox mode it signs refunds. */
+  readonly distributionSecret: string;
   /** Problems found and repaired (e.g. a file readable by others). */
   readonly warnings: readonly string[];
 }
@@ -56,6 +58,8 @@ export interface FilledSecrets {
   sandbox: boolean;
   /** True when a secret (not just the demo asset) came from `sandbox.json`. */
   generatedSecrets: boolean;
+  /** The generated distribution key, when the demo asset is served (it signs refunds). */
+  distributionSecret: string | null;
   warnings: string[];
 }
 
@@ -76,7 +80,15 @@ export async function fillFromSandbox(
 ): Promise<FilledSecrets> {
   const { signingSecret, jwtSecret, assets } = given;
   if (signingSecret !== undefined && jwtSecret !== undefined && assets !== undefined) {
-    return { signingSecret, jwtSecret, assets, sandbox: false, generatedSecrets: false, warnings: [] };
+    return {
+      signingSecret,
+      jwtSecret,
+      assets,
+      sandbox: false,
+      generatedSecrets: false,
+      distributionSecret: null,
+      warnings: [],
+    };
   }
   if (network === 'pubnet') {
     const missing =
@@ -107,6 +119,7 @@ export async function fillFromSandbox(
     assets: assets ?? [demoAsset(sandbox)],
     sandbox: true,
     generatedSecrets: signingSecret === undefined || jwtSecret === undefined,
+    distributionSecret: assets === undefined ? sandbox.distributionSecret : null,
     warnings,
   };
 }
@@ -204,6 +217,7 @@ async function readSandbox(path: string): Promise<Omit<Sandbox, 'path' | 'create
       jwtSecret,
       issuer: Keypair.fromSecret(issuerSecret).publicKey(),
       distributionAccount: Keypair.fromSecret(distributionSecret).publicKey(),
+      distributionSecret,
     };
   } catch (error) {
     throw new ConfigError(

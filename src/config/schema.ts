@@ -351,6 +351,27 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false, expected: 'an object' },
       ),
     ),
+    refunds: Type.Optional(
+      Type.Object(
+        {
+          /** `stellar`: Mooring signs and submits refunds; `business`: the business sends and reports them. */
+          kind: Type.Optional(
+            Type.Union([Type.Literal('stellar'), Type.Literal('business')], {
+              expected: '"stellar" or "business"',
+            }),
+          ),
+          /** An over-payment's excess goes back by itself (`auto`) or once an operator approves it. */
+          excess: Type.Optional(
+            Type.Union([Type.Literal('auto'), Type.Literal('approve')], { expected: '"auto" or "approve"' }),
+          ),
+          /** A signer of the distribution accounts (S...); env REFUND_SIGNER_SECRET. */
+          signerSecret: Type.Optional(
+            Type.String({ secret: true, expected: 'a Stellar secret seed (S...)' }),
+          ),
+        },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
     /** Path of the anchor's integration module (default export: `{ sep31?, customers?, rates? }`), relative to the config file. */
     integration: Type.Optional(Type.String({ minLength: 1, expected: 'a module path' })),
     /** Where each integration hook is answered; see docs/business-http.md. */

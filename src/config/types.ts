@@ -220,6 +220,15 @@ export interface EventsConfig {
   readonly webhookUrl: string | null;
 }
 
+export interface RefundsConfig {
+  /** `stellar`: Mooring signs and submits refunds; `business`: the business sends them and reports them. */
+  readonly kind: 'stellar' | 'business';
+  /** An over-payment's excess is refunded by itself, or after an operator's `approve_refund_excess`. */
+  readonly excess: 'auto' | 'approve';
+  /** S...: a signer of the distribution accounts (never logged); null with `kind: 'business'`. */
+  readonly signerSecret: string | null;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -267,6 +276,7 @@ export interface Config {
   readonly rateLimit: RateLimitConfig;
   readonly callbacks: CallbacksConfig;
   readonly events: EventsConfig;
+  readonly refunds: RefundsConfig;
   /**
    * True when a secret was generated (see `sandbox.json`), or the demo asset is served with no sendingAnchors
    * configured: a test setup, which may let any account send.

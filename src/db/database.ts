@@ -6,6 +6,7 @@ import type { HorizonCursorsTable } from './horizon-cursors.table.ts';
 import type { OutboxTable } from './outbox.table.ts';
 import type { PartitionOffsetsTable } from './partition-offsets.table.ts';
 import type { QuotesTable } from './quotes.table.ts';
+import type { RefundsTable } from './refunds.table.ts';
 import type { ReferenceRailsPayoutsTable } from './reference-rails.table.ts';
 import type { RpcCursorsTable } from './rpc-cursors.table.ts';
 import type { RefusedMessagesTable } from './refused-messages.table.ts';
@@ -36,6 +37,7 @@ export interface Database extends CustomerTables {
   upload_chunks: UploadChunksTable;
   quotes: QuotesTable;
   customer_reviews_due: CustomerReviewsDueTable;
+  refunds: RefundsTable;
 }
 
 /** What repositories take: the database, or a transaction on it. */

@@ -14,6 +14,7 @@ import * as uploadChunks from './migrations/2026-12-03-011-upload-chunks.ts';
 import * as watcherContact from './migrations/2026-12-03-012-watcher-contact.ts';
 import * as rpcCursors from './migrations/2026-12-03-013-rpc-cursors.ts';
 import * as quotes from './migrations/2026-12-03-014-quotes.ts';
+import * as refunds from './migrations/2026-12-03-015-refunds.ts';
 import * as operatorConsole from './migrations/2026-12-03-017-console.ts';
 import * as eventOperators from './migrations/2026-12-03-018-event-operators.ts';
 import * as customerReviews from './migrations/2026-12-03-019-customer-reviews.ts';
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-03-012-watcher-contact': watcherContact,
   '2026-12-03-013-rpc-cursors': rpcCursors,
   '2026-12-03-014-quotes': quotes,
+  '2026-12-03-015-refunds': refunds,
   '2026-12-03-017-console': operatorConsole,
   '2026-12-03-018-event-operators': eventOperators,
   '2026-12-03-019-customer-reviews': customerReviews,

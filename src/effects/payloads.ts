@@ -44,6 +44,9 @@ const SCHEMAS = {
     kind: Type.Literal('execute_payout'),
     attempt: Type.Integer({ minimum: 1 }),
     idempotencyKey: Type.String({ minLength: 1 }),
+    /** An operator's retry of the same payout (reconciliation), numbered from 1. */
+    retry: Type.Optional(Type.Integer({ minimum: 0 })),
+    outboxKey: Type.Optional(Type.String()),
     transaction: TransactionCopy,
   }),
   /** An over-payment's excess, owed back to the sending anchor. */
@@ -52,6 +55,22 @@ const SCHEMAS = {
     amount: Type.String(),
     idempotencyKey: Type.String({ minLength: 1 }),
     transaction: TransactionCopy,
+  }),
+  /** A refund Mooring sends on Stellar (or leaves to the business), keyed by its refund id. */
+  send_refund: Type.Object({
+    kind: Type.Literal('send_refund'),
+    refundId: Type.String({ minLength: 1 }),
+    amount: Type.String(),
+    fee: Type.String(),
+    excess: Type.Boolean(),
+    idempotencyKey: Type.String({ minLength: 1 }),
+    transaction: TransactionCopy,
+  }),
+  /** An operator's refund of a payment no transaction could take (no transaction: keyed by its operation). */
+  refund_unmatched: Type.Object({
+    kind: Type.Literal('refund_unmatched'),
+    operationId: Type.String({ minLength: 1 }),
+    requestedBy: Type.Union([Type.String(), Type.Null()]),
   }),
   /** SEP-12 callback: a customer's status for a type changed. */
   customer_status_changed: Type.Object({
@@ -96,6 +115,8 @@ export interface OutboxPayloads {
   };
   execute_payout: Static<(typeof SCHEMAS)['execute_payout']> & { transaction: TransactionCopyOf };
   refund_excess: Static<(typeof SCHEMAS)['refund_excess']> & { transaction: TransactionCopyOf };
+  send_refund: Static<(typeof SCHEMAS)['send_refund']> & { transaction: TransactionCopyOf };
+  refund_unmatched: Static<(typeof SCHEMAS)['refund_unmatched']>;
   customer_status_changed: Static<(typeof SCHEMAS)['customer_status_changed']> & { body: CustomerBody };
   actor_message: { kind: 'actor_message'; message: BusMessage };
   event_nats: { kind: 'event_nats'; event: BusinessEvent };
@@ -105,6 +126,8 @@ export interface OutboxPayloads {
 export type StatusChangedPayload = OutboxPayloads['status_changed'];
 export type ExecutePayoutPayload = OutboxPayloads['execute_payout'];
 export type RefundExcessPayload = OutboxPayloads['refund_excess'];
+export type SendRefundPayload = OutboxPayloads['send_refund'];
+export type RefundUnmatchedPayload = OutboxPayloads['refund_unmatched'];
 export type CustomerStatusChangedPayload = OutboxPayloads['customer_status_changed'];
 export type ActorMessagePayload = OutboxPayloads['actor_message'];
 

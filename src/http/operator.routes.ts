@@ -60,6 +60,7 @@ export function operatorRpc(app: FastifyInstance, deps: RouteDeps): { api: Opera
       queries: deps.operatorQueries,
       sendingAnchors: deps.config.sendingAnchors,
       customerTypes: Object.keys(deps.config.sep12.types),
+      refunds: { db: deps.operatorDb, refunds: deps.config.refunds },
       ...(deps.clock && { clock: deps.clock }),
     },
     { onInternalError: (error, method) => app.log.error({ err: error, method }, 'operator method failed') },

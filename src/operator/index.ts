@@ -1,6 +1,6 @@
 /**
- * The operator API: the method registry and its protocol handler. Further methods (refunds,
- * reconciliation) are `create…Methods(deps)` spread into `methods` below.
+ * The operator API: the method registry and its protocol handler; each part is a `create…Methods(deps)`
+ * assigned into `methods` below.
  */
 import type { TransactionEventType } from '../../machines/index.ts';
 import {
@@ -12,6 +12,7 @@ import {
 } from './rpc.ts';
 import { createTransactionMethods, type TransactionMethodDeps } from './transaction-methods.ts';
 import { createUnmatchedPaymentMethods } from './unmatched-payment-methods.ts';
+import { createRefundMethods, type RefundMethodsDeps } from './refund-methods.ts';
 import type { OperatorQueries } from '../read-model/operator.ts';
 
 export {
@@ -26,6 +27,8 @@ export { openRpcDocument } from './openrpc.ts';
 
 export interface OperatorApiDeps extends Omit<TransactionMethodDeps, 'methodsFor' | 'queries'> {
   queries: OperatorQueries;
+  /** Refunds and reconciliation (`do_refund`, `resolve_payout`, …): where unmatched payments are read. */
+  refunds: Pick<RefundMethodsDeps, 'db' | 'refunds'>;
 }
 
 export interface OperatorApi {
@@ -41,6 +44,16 @@ export function createOperatorApi(deps: OperatorApiDeps, options: RpcHandlerOpti
     methods,
     createTransactionMethods({ ...deps, methodsFor }),
     createUnmatchedPaymentMethods(deps),
+    // After the transaction methods: its notify_refund_sent (AP's amount objects, tied to notify_refund_pending)
+    // is the one served.
+    createRefundMethods({
+      ...deps.refunds,
+      commands: deps.commands,
+      queries: deps.queries,
+      sendingAnchors: deps.sendingAnchors,
+      methodsFor,
+      ...(deps.clock && { clock: deps.clock }),
+    }),
   );
   return { methods, handler: createRpcHandler(methods, options) };
 }

@@ -16,12 +16,11 @@ import {
 import { CommandUnavailableError, type TransactionCommands } from '../actors/commands.ts';
 import type { TransactionReply } from '../actors/messages.ts';
 import type { SendingAnchorConfig } from '../config/index.ts';
-import type { StateValue } from '../db/transactions.table.ts';
 import type { OperatorQueries, OperatorTransactionRow } from '../read-model/operator.ts';
 import { RpcError, rpcMethod, type RpcContext, type RpcRegistry } from './rpc.ts';
 import {
   OperatorTransactionSchema,
-  stateName,
+  refusalError,
   toOperatorTransaction,
   type OperatorTransaction,
 } from './transaction-view.ts';
@@ -153,23 +152,8 @@ export function createTransactionMethods(deps: TransactionMethodDeps): RpcRegist
       }
       throw error;
     }
-    if (reply.outcome === 'refused') throw refusalError(reply);
+    if (reply.outcome === 'refused') throw refusalError(reply, deps.methodsFor);
     return view(await load(params.transaction_id));
-  }
-
-  function refusalError(reply: Extract<TransactionReply, { outcome: 'refused' }>): RpcError {
-    if (reply.code === 'not_found') return new RpcError('transactionNotFound', reply.reason);
-    const where = {
-      status: reply.status,
-      ...(reply.state !== undefined &&
-        reply.state !== null && { state: stateName(reply.state as StateValue) }),
-    };
-    if (reply.code !== 'rejected')
-      return new RpcError('refused', reply.reason, { code: reply.code, ...where });
-    return new RpcError('notAccepted', reply.reason, {
-      ...where,
-      accepts: reply.accepts.map((event) => ({ event, methods: deps.methodsFor(event) })),
-    });
   }
 
   const invalid = (message: string) => new RpcError('invalidParams', message);
@@ -304,30 +288,6 @@ export function createTransactionMethods(deps: TransactionMethodDeps): RpcRegist
               externalTransactionId: params.external_transaction_id,
             }),
             ...(params.message !== undefined && { message: params.message }),
-          },
-          context,
-        ),
-    }),
-
-    notify_refund_sent: rpcMethod({
-      description:
-        'A refund was sent on Stellar (by the business): recorded in `refunds`; refunded once all that came in went back.',
-      params: action({
-        refund: Type.Object(
-          { id: StellarHash, amount: Amount, amount_fee: Amount },
-          { additionalProperties: false, description: 'The refund payment: its hash, amount and fee.' },
-        ),
-      }),
-      result: OperatorTransactionSchema,
-      events: ['REFUND_SENT'],
-      call: (params, context) =>
-        act(
-          'notify_refund_sent',
-          params,
-          {
-            type: 'REFUND_SENT',
-            at: now(),
-            refund: { id: params.refund.id, amount: params.refund.amount, fee: params.refund.amount_fee },
           },
           context,
         ),

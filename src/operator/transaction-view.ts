@@ -7,7 +7,9 @@ import { acceptedEventTypes, amounts, restore, type TransactionEventType } from 
 import type { SendingAnchorConfig } from '../config/index.ts';
 import type { StateValue } from '../db/transactions.table.ts';
 import { Sep31TransactionSchema } from '../views/sep31-transaction.schema.ts';
+import type { TransactionReply } from '../actors/messages.ts';
 import type { OperatorTransactionRow } from '../read-model/operator.ts';
+import { RpcError } from './rpc.ts';
 import { toSep31Transaction } from '../views/sep31-transaction.ts';
 
 export const OperatorTransactionSchema = Type.Object({
@@ -79,4 +81,21 @@ export function toOperatorTransaction(
     version: row.version,
     accepts: [...new Set(accepts)],
   };
+}
+
+/** A refused action as its JSON-RPC error: a state that does not take the event says what it does take. */
+export function refusalError(
+  reply: Extract<TransactionReply, { outcome: 'refused' }>,
+  methodsFor: (event: TransactionEventType) => string[],
+): RpcError {
+  if (reply.code === 'not_found') return new RpcError('transactionNotFound', reply.reason);
+  const where = {
+    status: reply.status,
+    ...(reply.state !== undefined && reply.state !== null && { state: stateName(reply.state as StateValue) }),
+  };
+  if (reply.code !== 'rejected') return new RpcError('refused', reply.reason, { code: reply.code, ...where });
+  return new RpcError('notAccepted', reply.reason, {
+    ...where,
+    accepts: reply.accepts.map((event) => ({ event, methods: methodsFor(event) })),
+  });
 }

@@ -25,6 +25,8 @@ export interface HttpPorts {
   viewerQueries: ViewerQueries;
   /** Reads behind the operator API (every sending anchor's transactions, unmatched payments). */
   operatorQueries: OperatorQueries;
+  /** The operator's refunds of unmatched payments: those payments belong to no actor, so they are read and queued here. */
+  operatorDb: Kysely<Database>;
   challenges: ChallengeStore;
   uploads: UploadStore;
   /** Resolves while the database answers (for `/ready`). */
@@ -43,6 +45,7 @@ export function httpPorts(
     quoteQueries: quoteQueries(db),
     viewerQueries: viewerQueries(db),
     operatorQueries: operatorQueries(db),
+    operatorDb: db,
     challenges: challengeStore(db),
     uploads: createUploadStore(db, clock),
     databaseReady: async () => void (await sql`select 1`.execute(db)),

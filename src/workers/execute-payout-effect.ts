@@ -14,8 +14,11 @@
  * Crash anywhere, and the row is redone (after the relay's backoff, or when the lease expires): the rails
  * get the SAME key and answer as the first time without paying again, and the event id makes the actor
  * take the answer once (an answer its state no longer takes is recorded in `refused_messages`). An unknown outcome (the rails threw or timed out) is retried the same way, never as
- * a fresh payout; after the relay's last attempt the row fails for good and the transaction waits in
- * `paying_out` for an operator to reconcile with the key.
+ * a fresh payout; on the relay's last attempt an unknown outcome is told to the actor as PAYOUT_UNKNOWN,
+ * which moves the transaction to `error` with the payout to reconcile (the rails' last answer in its
+ * status message). Only an operator resolves it: PAYOUT_RETRY has this handler try the SAME key again
+ * (a new outbox row, `retry` n, whose answer has its own event id), PAYOUT_CONFIRMED marks it paid, or
+ * a refund returns the funds.
  */
 import type { Kysely } from 'kysely';
 import type { PersistedTransaction, TransactionEvent } from '../../machines/index.ts';
@@ -41,14 +44,21 @@ export interface ExecutePayoutOptions {
   db: Kysely<Database>;
   bus: Pick<EventBus, 'publish'>;
   rails: RailsIntegration;
+  /** The relay's last attempt: an unknown outcome then goes to reconciliation. Default: never. */
+  maxAttempts?: number;
 }
 
 /** The customer type asked about when the rails do not say. */
 export const DEFAULT_PAYOUT_CUSTOMER_TYPE = 'sep31-receiver';
 
-/** The event id under which the rails' answer to one payout is applied. */
-export function payoutResultEventId(idempotencyKey: string): string {
-  return `${idempotencyKey}:result`;
+/** The event id under which the rails' answer to one payout (or to an operator's retry n) is applied. */
+export function payoutResultEventId(idempotencyKey: string, retry = 0): string {
+  return retry > 0 ? `${idempotencyKey}:retry:${retry}:result` : `${idempotencyKey}:result`;
+}
+
+/** The event id of "no answer after every attempt" for one payout (or retry). */
+export function payoutUnknownEventId(idempotencyKey: string, retry = 0): string {
+  return `${payoutResultEventId(idempotencyKey, retry)}:unknown`;
 }
 
 /** The machine event for the rails' answer to a payout. */
@@ -86,10 +96,10 @@ export function payoutResultEvent(result: ExecuteOutgoingResult, at: string): Tr
 
 export function executePayoutHandler(options: ExecutePayoutOptions): EffectHandler {
   const { db, bus, rails } = options;
-  return async (row, { now, signal }) => {
-    const { attempt, idempotencyKey, transaction } = readPayload(row, 'execute_payout');
+  return async (row, { now, signal, attempt: relayAttempt }) => {
+    const { attempt, idempotencyKey, transaction, retry = 0 } = readPayload(row, 'execute_payout');
     const transactionId = transaction.context.id;
-    const resultEventId = payoutResultEventId(idempotencyKey);
+    const resultEventId = payoutResultEventId(idempotencyKey, retry);
 
     const current = await findTransaction(db, transactionId);
     if (!current) throw new PermanentEffectError(`payout ${idempotencyKey}: no transaction ${transactionId}`);
@@ -97,6 +107,7 @@ export function executePayoutHandler(options: ExecutePayoutOptions): EffectHandl
     if (!isPayingOut(current.state_value) || context.payoutAttempt !== attempt) {
       // Redone after its answer was applied (the row could not be marked done): nothing left to do.
       if (await findEvent(db, transactionId, resultEventId)) return;
+      if (await findEvent(db, transactionId, payoutUnknownEventId(idempotencyKey, retry))) return;
       throw new PermanentEffectError(
         `payout ${idempotencyKey} not executed: transaction ${transactionId} is ${current.status} ` +
           `(${JSON.stringify(current.state_value)}, payout attempt ${context.payoutAttempt}), no longer ` +
@@ -104,10 +115,25 @@ export function executePayoutHandler(options: ExecutePayoutOptions): EffectHandl
       );
     }
 
-    const result = await rails.executeOutgoingTransaction(
-      toRailsTransaction(transaction.status, transaction.context),
-      { idempotencyKey, signal },
-    );
+    let result: ExecuteOutgoingResult;
+    try {
+      result = await rails.executeOutgoingTransaction(
+        toRailsTransaction(transaction.status, transaction.context),
+        { idempotencyKey, signal },
+      );
+    } catch (error) {
+      if (options.maxAttempts === undefined || relayAttempt < options.maxAttempts) throw error;
+      // The last attempt, still no answer: the actor goes to reconciliation instead of waiting for ever.
+      const message = error instanceof Error ? error.message : String(error);
+      await bus.publish(
+        transactionEventMessage(transactionId, payoutUnknownEventId(idempotencyKey, retry), {
+          type: 'PAYOUT_UNKNOWN',
+          at: now.toISOString(),
+          message: `no answer from the rails after ${relayAttempt} attempts: ${message}`,
+        }),
+      );
+      return;
+    }
     crashPoint('payout.booked');
     await bus.publish(
       transactionEventMessage(transactionId, resultEventId, payoutResultEvent(result, now.toISOString())),
@@ -143,6 +169,8 @@ export function startPayoutRelay(options: PayoutRelayOptions): OutboxRelay {
   const { bus, rails, ...relay } = options;
   return startOutboxRelay({
     ...relay,
-    handlers: { execute_payout: executePayoutHandler({ db: relay.db, bus, rails }) },
+    handlers: {
+      execute_payout: executePayoutHandler({ db: relay.db, bus, rails, maxAttempts: relay.maxAttempts }),
+    },
   });
 }

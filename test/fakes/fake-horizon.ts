@@ -13,11 +13,30 @@
  * sign and append one in the next ledger, and open streams get it at once. Failure controls: `dropStreams()`,
  * `setSilent()`, `failNext()`; `requestLog` records every request with its headers and status.
  *
+ * `POST /transactions` (form field `tx`, a base64 envelope) submits a payment transaction as Horizon does:
+ * the source account must exist, the sequence number be the account's next, the signatures (checked) reach
+ * the medium threshold (at least 1), and the time bounds not be past; then it lands in the next ledger (the
+ * account's sequence moves, its payments list it, `GET /transactions/:hash` finds it) and the answer is the
+ * transaction record. A refusal is Horizon's `transaction_failed` problem with `extras.result_codes`
+ * (`tx_bad_seq`, `tx_bad_auth`, `tx_too_late`, `tx_no_source_account`); `transaction_malformed` for bad XDR.
+ * A hash already in the history is answered with its record, as Horizon does. `loseNextSubmissionAnswers(n)`
+ * applies the next n submissions but answers 504, the ambiguous outcome a submitter must survive.
+ * Simplified: only `payment` operations; destinations and balances are not checked.
+ *
  * Routes are a table of (method, path pattern, handler); add endpoints with `route(...)` in `startFakeHorizon`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Asset, Keypair, Networks, StrKey, type Memo } from '@stellar/stellar-sdk';
+import {
+  Asset,
+  FeeBumpTransaction,
+  Keypair,
+  Networks,
+  StrKey,
+  TransactionBuilder,
+  type Memo,
+  type Transaction,
+} from '@stellar/stellar-sdk';
 import {
   createHorizonHistory,
   nowCursor,
@@ -122,6 +141,10 @@ export interface FakeHorizon {
   failNext(n: number, status?: number, filter?: (request: FakeRequest) => boolean): void;
   /** Open SSE connections. */
   openStreams(): OpenStreamInfo[];
+  /** The next `n` valid submissions are applied, but answered 504 (the submitter cannot know). */
+  loseNextSubmissionAnswers(n: number): void;
+  /** Hashes of the transactions submitted and applied, oldest first. */
+  readonly submitted: readonly string[];
   close(): Promise<void>;
 }
 
@@ -252,6 +275,63 @@ export async function startFakeHorizon(options: FakeHorizonOptions = {}): Promis
     sendJson(response, 200, found.record);
   });
 
+  let lostAnswers = 0;
+  const submitted: string[] = [];
+
+  route('POST', '/transactions', async (request, response) => {
+    const form = new URLSearchParams(await readBody(request));
+    const xdrText = form.get('tx') ?? '';
+    let tx: Transaction;
+    try {
+      const parsed = TransactionBuilder.fromXDR(xdrText, networkPassphrase);
+      if (parsed instanceof FeeBumpTransaction) throw new Error('fee bumps are not supported by the fake');
+      tx = parsed;
+    } catch {
+      return sendProblem(response, malformed(xdrText));
+    }
+    const hash = Buffer.from(tx.hash()).toString('hex');
+    const existing = history.transaction(hash);
+    if (existing) return sendJson(response, 200, existing.record);
+    const fail = (code: string) => sendProblem(response, transactionFailed(xdrText, code));
+    const account = accounts.get(tx.source);
+    if (!account) return fail('tx_no_source_account');
+    if (BigInt(tx.sequence) !== BigInt(account.sequence) + 1n) return fail('tx_bad_seq');
+    const maxTime = Number(tx.timeBounds?.maxTime ?? '0');
+    if (maxTime !== 0 && maxTime < Math.floor(Date.now() / 1000)) return fail('tx_too_late');
+    if (signedWeight(tx, account) < Math.max(1, account.thresholds.med_threshold)) return fail('tx_bad_auth');
+    if (
+      tx.operations.some(
+        (op) => op.type !== 'payment' || (op.source !== undefined && op.source !== tx.source),
+      )
+    ) {
+      return sendProblem(response, malformed(xdrText));
+    }
+    const operations = tx.operations.map((op) => {
+      const payment = op as { destination: string; asset: Asset; amount: string };
+      return {
+        type: 'payment' as const,
+        destination: payment.destination,
+        asset: payment.asset,
+        amount: payment.amount,
+      };
+    });
+    const built = history.append({
+      source: Keypair.fromPublicKey(tx.source),
+      operations,
+      memo: tx.memo,
+      sequence: tx.sequence,
+      baseFee: Number(tx.fee) / tx.operations.length,
+      envelope: tx,
+    });
+    account.sequence = tx.sequence;
+    submitted.push(hash);
+    if (lostAnswers > 0) {
+      lostAnswers--;
+      return sendProblem(response, serverProblem(504));
+    }
+    sendJson(response, 200, built.transaction);
+  });
+
   route('GET', '/operations/:id', (request, response, { id }, url) => {
     if (wantsStream(request)) return sendProblem(response, notAcceptable());
     const join = url.searchParams.get('join') ?? '';
@@ -365,6 +445,10 @@ export async function startFakeHorizon(options: FakeHorizonOptions = {}): Promis
       failures.filter = filter;
     },
     openStreams: () => sse.list(),
+    loseNextSubmissionAnswers(n) {
+      lostAnswers = n;
+    },
+    submitted,
     close() {
       sse.closeAll();
       return new Promise<void>((resolve, reject) => {
@@ -472,6 +556,34 @@ function joinTransaction(operation: StoredOperation): Record<string, unknown> {
   return joined;
 }
 
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (text += chunk));
+    request.on('end', () => resolve(text));
+    request.on('error', reject);
+  });
+}
+
+/** The weight of the account's signers that signed `tx` (each signature verified against its key). */
+function signedWeight(tx: Transaction, account: AccountState): number {
+  const hash = tx.hash();
+  let weight = 0;
+  for (const signer of account.signers) {
+    if (signer.type !== 'ed25519_public_key' || signer.weight === 0) continue;
+    const key = Keypair.fromPublicKey(signer.key);
+    const hint = key.signatureHint();
+    const signed = tx.signatures.some(
+      (s) =>
+        Buffer.from(s.hint.toBytes()).equals(Buffer.from(hint)) &&
+        key.verify(hash, Buffer.from(s.signature.toBytes())),
+    );
+    if (signed) weight += signer.weight;
+  }
+  return weight;
+}
+
 function wantsStream(request: IncomingMessage): boolean {
   return (request.headers.accept ?? '').includes('text/event-stream');
 }
@@ -519,6 +631,33 @@ function badRequest(field: string, reason: string): Problem {
     status: 400,
     detail: 'The request you sent was invalid in some way.',
     extras: { invalid_field: field, reason },
+  };
+}
+
+/** Horizon's answer to a submission core refused: `transaction_failed` with the result codes. */
+function transactionFailed(envelopeXdr: string, code: string): Problem {
+  return {
+    type: 'https://stellar.org/horizon-errors/transaction_failed',
+    title: 'Transaction Failed',
+    status: 400,
+    detail:
+      'The transaction failed when submitted to the stellar network. The `extras.result_codes` field on this ' +
+      'response contains further details.  Descriptions of each code can be found at: ' +
+      'https://developers.stellar.org/docs/data/apis/horizon/api-reference/errors/http-status-codes/horizon-specific/transaction-failed',
+    extras: { envelope_xdr: envelopeXdr, result_codes: { transaction: code } },
+  };
+}
+
+function malformed(envelopeXdr: string): Problem {
+  return {
+    type: 'https://stellar.org/horizon-errors/transaction_malformed',
+    title: 'Transaction Malformed',
+    status: 400,
+    detail:
+      'Horizon could not decode the transaction envelope in this request. A transaction should be an ' +
+      'XDR-encoded `TransactionEnvelope` union type, base64 encoded. Please ensure you have encoded the ' +
+      'envelope properly.',
+    extras: { envelope_xdr: envelopeXdr },
   };
 }
 

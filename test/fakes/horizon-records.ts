@@ -216,6 +216,11 @@ export interface TransactionSpec {
   successful?: boolean;
   /** Wraps the transaction in a fee bump paid by `feeSource`. */
   feeBump?: { feeSource: Keypair; baseFee?: number };
+  /**
+   * An envelope signed elsewhere (a submission to `POST /transactions`): the records are derived from it as
+   * it is, nothing is built or signed. `operations`, `memo` and `sequence` must describe it.
+   */
+  envelope?: Transaction;
 }
 
 /** A one-operation transaction: the operation's fields plus the transaction's (`from` is the source). */
@@ -346,18 +351,23 @@ export function buildTransactionRecords(
   const sequence = BigInt(spec.sequence ?? (BigInt(position.ledger) << 32n) + BigInt(position.txIndex));
   const checked = spec.operations.map(checkOperation);
 
-  // 1. The real envelope.
-  const builder = new TransactionBuilder(new Account(spec.source.publicKey(), (sequence - 1n).toString()), {
-    fee: String(baseFee),
-    networkPassphrase: context.networkPassphrase,
-  });
-  for (const op of checked) builder.addOperation(sdkOperation(op));
-  if (spec.memo) builder.addMemo(spec.memo);
-  const inner = builder.setTimeout(TimeoutInfinite).build();
+  // 1. The real envelope (built and signed here, or submitted as it is).
+  let inner: Transaction;
+  if (spec.envelope) {
+    inner = spec.envelope;
+  } else {
+    const builder = new TransactionBuilder(new Account(spec.source.publicKey(), (sequence - 1n).toString()), {
+      fee: String(baseFee),
+      networkPassphrase: context.networkPassphrase,
+    });
+    for (const op of checked) builder.addOperation(sdkOperation(op));
+    if (spec.memo) builder.addMemo(spec.memo);
+    inner = builder.setTimeout(TimeoutInfinite).build();
+  }
   const signers = new Map<string, Keypair>([[spec.source.publicKey(), spec.source]]);
   for (const op of checked) if (op.source) signers.set(op.source.publicKey(), op.source);
   const innerHashBytes = inner.hash();
-  for (const keypair of signers.values()) signFast(inner, keypair, innerHashBytes);
+  if (!spec.envelope) for (const keypair of signers.values()) signFast(inner, keypair, innerHashBytes);
   const innerHash = hex(innerHashBytes);
 
   let envelope: Transaction | FeeBumpTransaction = inner;
@@ -444,8 +454,7 @@ export function buildTransactionRecords(
     fee_meta_xdr: EMPTY_LEDGER_ENTRY_CHANGES,
     ...memoFields(spec.memo),
     signatures: viewSignatures,
-    valid_after: '1970-01-01T00:00:00Z',
-    preconditions: { timebounds: { min_time: '0' } },
+    ...timeBoundsFields(inner),
     ...(spec.feeBump
       ? {
           fee_bump_transaction: { hash, signatures: signatures(envelope) },
@@ -743,6 +752,18 @@ function memoFields(
     default:
       throw new RangeError(`memo type ${String(memo.type)}`);
   }
+}
+
+/** `valid_after`/`valid_before` and `preconditions.timebounds` as Horizon renders the envelope's time bounds. */
+function timeBoundsFields(tx: Transaction) {
+  const min = tx.timeBounds?.minTime ?? '0';
+  const max = tx.timeBounds?.maxTime ?? '0';
+  const time = (seconds: string) => horizonTime(new Date(Number(seconds) * 1000));
+  return {
+    valid_after: time(min),
+    ...(max !== '0' && { valid_before: time(max) }),
+    preconditions: { timebounds: { min_time: min, ...(max !== '0' && { max_time: max }) } },
+  };
 }
 
 function hex(bytes: Uint8Array): string {

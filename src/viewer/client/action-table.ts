@@ -26,14 +26,11 @@ const message = (values: Record<string, string>) => (values.message ? { message:
 /** The one table from machine events to operator methods. */
 export const ACTIONS: readonly Action[] = [
   {
-    event: 'REFUND_SENT',
+    event: 'REFUND_REQUESTED',
     method: 'do_refund',
     label: 'Refund (Mooring sends it)',
-    fields: [
-      { name: 'amount', label: 'Amount', kind: 'amount' },
-      { name: 'message', label: 'Message', kind: 'text', optional: true },
-    ],
-    params: (v) => ({ refund: { amount: v.amount }, ...message(v) }),
+    fields: [{ name: 'amount', label: 'Amount (empty: all that is left)', kind: 'amount', optional: true }],
+    params: (v) => (v.amount ? { amount: v.amount } : {}),
   },
   {
     event: 'REFUND_SENT',
@@ -44,14 +41,21 @@ export const ACTIONS: readonly Action[] = [
       { name: 'amount', label: 'Amount', kind: 'amount' },
       { name: 'fee', label: 'Fee', kind: 'amount' },
     ],
-    params: (v) => ({ refund: { id: v.id, amount: v.amount, amount_fee: v.fee } }),
+    params: (v) => ({ refund: { id: v.id, amount: { amount: v.amount }, amount_fee: { amount: v.fee } } }),
   },
   {
-    event: 'PAYOUT_COMPLETED',
+    event: 'PAYOUT_RETRY',
+    method: 'resolve_payout',
+    label: 'Retry the payout (same idempotency key)',
+    fields: [],
+    params: () => ({ action: 'retry' }),
+  },
+  {
+    event: 'PAYOUT_CONFIRMED',
     method: 'resolve_payout',
     label: 'Resolve the payout: paid',
     fields: [{ name: 'message', label: 'Message', kind: 'text', optional: true }],
-    params: (v) => ({ resolution: 'paid', ...message(v) }),
+    params: (v) => ({ action: 'mark_paid', ...message(v) }),
   },
   {
     event: 'CUSTOMER_INFO_NEEDED',

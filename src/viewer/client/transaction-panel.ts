@@ -39,7 +39,7 @@ export function unmatchedItem(
         about: `${payment.amount} ${assetCode(payment.asset)} from ${payment.fromAccount ?? 'an unknown account'} (${payment.reason})`,
         method: REFUND_UNMATCHED,
         fields: [],
-        params: () => ({ id: payment.id }),
+        params: () => ({ operation_id: payment.operationId }),
       })
       .then((sent) => sent && done());
   });

@@ -48,6 +48,8 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
     dir = await mkdtemp(join(tmpdir(), 'mooring-viewer-'));
     horizon = await startFakeHorizon();
     horizon.addAccount(KEYS.acme.publicKey());
+    // Refunds are signed by the distribution account's key and applied by the fake Horizon.
+    horizon.addAccount(KEYS.distribution.publicKey());
     const port = await freePort();
     base = `http://localhost:${port}`;
     const { jwtSecret: _sandbox, ...file } = testConfigFile({
@@ -60,6 +62,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
       MOORING_CONFIG: join(dir, 'mooring.json'),
       MOORING_DATA_DIR: join(dir, 'data'),
       OPERATOR_TOKEN,
+      REFUND_SIGNER_SECRET: KEYS.distribution.secret(),
       EXECUTE_OUTGOING_INTERVAL: '1',
       POLL_OUTGOING_INTERVAL: '1',
     });
@@ -334,7 +337,6 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
       .locator('#actions button[data-method]')
       .evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-method')));
     expect(offered).toEqual(ACTIONS.filter((a) => accepts.includes(a.event)).map((a) => a.method));
-    expect(offered).not.toContain('resolve_payout'); // PAYOUT_COMPLETED is not accepted in error
 
     // Cancelled: nothing is sent.
     await page.locator('#actions [data-method="notify_transaction_error"]').click();
@@ -353,7 +355,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
         jsonrpc: '2.0',
         id: expect.any(String),
         method: 'do_refund',
-        params: { transaction_id: underPaid.id, refund: { amount: '60' } },
+        params: { transaction_id: underPaid.id, amount: '60' },
       },
     ]);
 
@@ -366,13 +368,7 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
     await page.unroute('**/machines/api/rpc');
   });
 
-  it('lists unmatched payments and refunds one through the operator API', async () => {
-    const calls: { method: string; params: unknown }[] = [];
-    await page.route('**/machines/api/rpc', async (route) => {
-      const body = route.request().postDataJSON() as { id: string; method: string; params: unknown };
-      calls.push(body);
-      await route.fulfill({ json: { jsonrpc: '2.0', id: body.id, result: {} } });
-    });
+  it('lists unmatched payments and refunds one for real through the operator API', async () => {
     const stray = horizon.appendPayment({
       from: KEYS.acme,
       destination: transaction.stellar_account_id!,
@@ -394,15 +390,29 @@ describe.skipIf(!haveChromium)('the machine viewer in Chromium', { timeout: 90_0
     await item.locator('[data-method="refund_unmatched_payment"]').click();
     await page.locator('#confirm [type="submit"]').click();
     await page.locator('#confirm').waitFor({ state: 'hidden' });
-    expect(calls).toEqual([
-      {
-        jsonrpc: '2.0',
-        id: expect.any(String),
-        method: 'refund_unmatched_payment',
-        params: { id: await item.getAttribute('data-unmatched') },
-      },
+    // Mooring signed and submitted the refund; the fake Horizon applied it; the list says refunded.
+    await expect
+      .poll(
+        async () => {
+          await page.locator('#unmatched-refresh').click();
+          return page.locator('#unmatched-items li [data-method="refund_unmatched_payment"]').count();
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(0);
+    expect(horizon.submitted).toHaveLength(1);
+    const payments = (await (
+      await fetch(`${horizon.url}/accounts/${KEYS.acme.publicKey()}/payments?limit=200`)
+    ).json()) as {
+      _embedded: { records: { from: string; to: string; amount: string; transaction_hash: string }[] };
+    };
+    expect(payments._embedded.records.filter((p) => p.transaction_hash === horizon.submitted[0])).toEqual([
+      expect.objectContaining({
+        from: KEYS.distribution.publicKey(),
+        to: KEYS.acme.publicKey(),
+        amount: '5.0000000',
+      }),
     ]);
-    await page.unroute('**/machines/api/rpc');
     await page.screenshot({ path: join(SCREENSHOTS, 'desktop-console.png'), fullPage: true });
   });
 

@@ -181,7 +181,7 @@ describe.each(testDatabases())('operator API on $name', (database) => {
       expect(positional.error?.code).toBe(-32602);
       const badAmount = await call('notify_refund_sent', {
         transaction_id: 'x',
-        refund: { id: HASH, amount: '1e3', amount_fee: '0' },
+        refund: { id: HASH, amount: { amount: '1e3' }, amount_fee: { amount: '0' } },
       });
       expect(badAmount.error?.code).toBe(-32602);
       expect(JSON.stringify(badAmount.error?.data)).toContain('/refund/amount');
@@ -302,7 +302,7 @@ describe.each(testDatabases())('operator API on $name', (database) => {
       const id = await paid();
       const partial = await ok('notify_refund_sent', {
         transaction_id: id,
-        refund: { id: 'cd'.repeat(32), amount: '30', amount_fee: '0.1' },
+        refund: { id: 'cd'.repeat(32), amount: { amount: '30' }, amount_fee: { amount: '0.1' } },
       });
       expect(partial).toMatchObject({
         status: 'pending_receiver',
@@ -310,7 +310,7 @@ describe.each(testDatabases())('operator API on $name', (database) => {
       });
       const rest = await ok('notify_refund_sent', {
         transaction_id: id,
-        refund: { id: 'ef'.repeat(32), amount: '70', amount_fee: '0.1' },
+        refund: { id: 'ef'.repeat(32), amount: { amount: '70' }, amount_fee: { amount: '0.1' } },
       });
       expect(rest).toMatchObject({ status: 'refunded', refunded: true, refunds: { amount_refunded: '100' } });
       expect(rest.refunds.payments).toHaveLength(2);

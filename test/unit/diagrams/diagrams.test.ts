@@ -135,12 +135,17 @@ describe('toMermaid(transactionMachine)', () => {
     expect(arrowLines).toContain(
       'pending_sender --> error : PAYMENT_RECEIVED [paidBeforeQuoteExpired and inTransactionAsset]',
     );
-    expect(arrowLines).toContain('error --> pending_receiver__ready : RECOVER [fundsReceivedInFull]');
+    expect(arrowLines).toContain(
+      'pending_sender --> error : PAYMENT_RECEIVED [paidBeforeQuoteExpired and inTransactionAsset]',
+    );
+    expect(arrowLines).toContain(
+      'error --> pending_receiver__ready : RECOVER [fundsReceivedInFull and payoutOutcomeKnown]',
+    );
   });
 
   it('shows the effects a transition records', () => {
     expect(arrowLines).toContain(
-      'pending_receiver__ready --> pending_receiver__paying_out : PAYOUT_REQUESTED / execute_payout',
+      'pending_receiver__ready --> pending_receiver__paying_out : PAYOUT_REQUESTED [nothingToRefundFirst] / execute_payout',
     );
   });
 

@@ -472,7 +472,17 @@ describe('ERROR and RECOVER', () => {
   it('RECOVER without funds is refused', () => {
     const refused = expectRefused(run(paths.errorWithoutFunds), ev.recover);
     expect(refused?.reason).toMatch(/conditions are not met/);
-    expect(refused?.accepts).toEqual(['REFUND_SENT', 'EXPIRE', 'ERROR', 'RECOVER', 'EXPIRE_NOW']);
+    expect(refused?.accepts).toEqual([
+      'PAYOUT_RETRY',
+      'PAYOUT_CONFIRMED',
+      'REFUND_REQUESTED',
+      'REFUND_SENT',
+      'REFUND_FAILED',
+      'EXPIRE',
+      'ERROR',
+      'RECOVER',
+      'EXPIRE_NOW',
+    ]);
   });
 
   it('RECOVER is refused outside error', () => {
@@ -515,7 +525,9 @@ describe('refusals say what the state would take', () => {
         'CUSTOMER_INFO_NEEDED',
         'TRANSACTION_INFO_NEEDED',
         'PAYOUT_REQUESTED',
+        'REFUND_REQUESTED',
         'REFUND_SENT',
+        'REFUND_FAILED',
         'ERROR',
         'AMOUNTS_UPDATED',
       ],
@@ -529,20 +541,39 @@ describe('refusals say what the state would take', () => {
         'PAYOUT_SUBMITTED_STELLAR',
         'PAYOUT_COMPLETED',
         'PAYOUT_FAILED',
+        'PAYOUT_UNKNOWN',
         'ERROR',
       ],
     ],
     ['pending_external', paths.pendingExternal, ['PAYOUT_COMPLETED', 'PAYOUT_FAILED', 'ERROR']],
-    ['pending_stellar', paths.pendingStellar, ['PAYOUT_COMPLETED', 'PAYOUT_FAILED', 'ERROR']],
+    [
+      'pending_stellar',
+      paths.pendingStellar,
+      ['PAYOUT_COMPLETED', 'PAYOUT_FAILED', 'REFUND_SENT', 'REFUND_FAILED', 'ERROR'],
+    ],
     [
       'customer info',
       paths.customerInfo,
-      ['CUSTOMER_INFO_UPDATED', 'REFUND_SENT', 'ERROR', 'AMOUNTS_UPDATED'],
+      [
+        'CUSTOMER_INFO_UPDATED',
+        'REFUND_REQUESTED',
+        'REFUND_SENT',
+        'REFUND_FAILED',
+        'ERROR',
+        'AMOUNTS_UPDATED',
+      ],
     ],
     [
       'transaction info',
       paths.transactionInfo,
-      ['TRANSACTION_INFO_UPDATED', 'REFUND_SENT', 'ERROR', 'AMOUNTS_UPDATED'],
+      [
+        'TRANSACTION_INFO_UPDATED',
+        'REFUND_REQUESTED',
+        'REFUND_SENT',
+        'REFUND_FAILED',
+        'ERROR',
+        'AMOUNTS_UPDATED',
+      ],
     ],
   ])('%s', (_, events, accepts) => {
     const from = run(events);
