@@ -12,6 +12,7 @@
  */
 import type { BusinessEventStream } from '../bus/index.ts';
 import type { Config } from '../config/index.ts';
+import { DEFAULT_MESSAGE_RELAY_SETTINGS } from './actor-messages.ts';
 import { businessEventJson, businessEventTopic } from './business-events.ts';
 import { deliverCallback } from './delivery.ts';
 import { readPayload } from './payloads.ts';
@@ -47,12 +48,5 @@ export function webhookEventHandler(options: WebhookEventHandlerOptions): Effect
   };
 }
 
-/** Settings of the NATS events relay: prompt and patient (NATS away is an outage, not a bad event). */
-export const DEFAULT_NATS_EVENT_RELAY_SETTINGS = {
-  intervalMs: 1_000,
-  batchSize: 100,
-  leaseMs: 60_000,
-  handlerTimeoutMs: 30_000,
-  maxAttempts: 1_000,
-  backoff: { initialMs: 500, factor: 2, maxMs: 60_000 },
-} as const;
+/** The NATS events relay is as prompt and patient as the actors' messages (NATS away is an outage, not a bad event). */
+export const DEFAULT_NATS_EVENT_RELAY_SETTINGS = DEFAULT_MESSAGE_RELAY_SETTINGS;

@@ -6,6 +6,7 @@ import type { EventBus } from '../bus/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/database.ts';
 import { startOutboxRelay, type OutboxRelay, type RelayLog } from '../effects/relay.ts';
+import { DEFAULT_PAYOUT_RELAY_SETTINGS } from '../workers/execute-payout-effect.ts';
 import { horizonPayerOf } from './payer.ts';
 import { refundHandlers } from './refund-effects.ts';
 import { stellarRefunds } from './stellar-refund.ts';
@@ -16,15 +17,8 @@ export { refundHandlers, excessRefundId, excessRefundRequest, unmatchedRefundKey
 export type { ExcessPolicy, RefundEffectOptions, RefundKind } from './refund-effects.ts';
 export { horizonPayerOf } from './payer.ts';
 
-/** Suggested refund relay settings: patient (a resubmission is the same envelope), up to about a day. */
-export const DEFAULT_REFUND_RELAY_SETTINGS = {
-  intervalMs: 1_000,
-  batchSize: 10,
-  leaseMs: 120_000,
-  handlerTimeoutMs: 60_000,
-  maxAttempts: 40,
-  backoff: { initialMs: 5_000, factor: 2, maxMs: 3_600_000 },
-} as const;
+/** Refunds move money like payouts, with the same patience (a resubmission is the same envelope). */
+export const DEFAULT_REFUND_RELAY_SETTINGS = DEFAULT_PAYOUT_RELAY_SETTINGS;
 
 /** The relay of `refund_excess`, `send_refund` and `refund_unmatched` rows, as `config.refunds` says. */
 export function startRefundRelay(options: {
