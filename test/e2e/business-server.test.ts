@@ -124,6 +124,22 @@ describe('mooring serve with the example business server', () => {
       body: text ? (JSON.parse(text) as Record<string, any>) : null,
     };
   }
+  /** Pays a created transaction its amount (100 USDC) on the fake Horizon, with its memo. */
+  function payExactly(created: Record<string, string>) {
+    horizon.appendPayment({
+      from: acme,
+      destination: created.stellar_account_id!,
+      asset: new Asset('USDC', issuer.publicKey()),
+      amount: '100',
+      memo: Memo.hash(Buffer.from(created.stellar_memo!, 'base64').toString('hex')),
+    });
+  }
+  /** The transaction once `completed`, as the sending anchor reads it. */
+  const completed = (id: string) =>
+    waitUntil(`transaction ${id} to complete`, async () => {
+      const read = await call('GET', `/sep31/transactions/${id}`);
+      return read.body!.transaction.status === 'completed' && read.body!.transaction;
+    });
   const seen = (route: string) => business.requests.filter((r) => `${r.method} ${r.path}` === route);
 
   const sender = { memo: '1', type: 'sep31-sender', first_name: 'Ada', last_name: 'Lovelace' };
@@ -199,17 +215,8 @@ describe('mooring serve with the example business server', () => {
   it('SEP-31: a transaction accepted by the server is paid and completed', async () => {
     const created = await call('POST', '/sep31/transactions', transaction('100', ids));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    horizon.appendPayment({
-      from: acme,
-      destination: created.body!.stellar_account_id,
-      asset: new Asset('USDC', issuer.publicKey()),
-      amount: '100',
-      memo: Memo.hash(Buffer.from(created.body!.stellar_memo, 'base64').toString('hex')),
-    });
-    const done = await waitUntil('the transaction to complete', async () => {
-      const read = await call('GET', `/sep31/transactions/${created.body!.id}`);
-      return read.body!.transaction.status === 'completed' && read.body!.transaction;
-    });
+    payExactly(created.body!);
+    const done = await completed(created.body!.id);
     expect(done).toMatchObject({ amount_in: '100', amount_out: '98.5' });
   });
 
@@ -229,17 +236,8 @@ describe('mooring serve with the example business server', () => {
       amount_out: '92.12',
       amount_out_asset: EUR,
     });
-    horizon.appendPayment({
-      from: acme,
-      destination: created.body!.stellar_account_id,
-      asset: new Asset('USDC', issuer.publicKey()),
-      amount: '100',
-      memo: Memo.hash(Buffer.from(created.body!.stellar_memo, 'base64').toString('hex')),
-    });
-    const done = await waitUntil('the quoted transaction to complete', async () => {
-      const read = await call('GET', `/sep31/transactions/${created.body!.id}`);
-      return read.body!.transaction.status === 'completed' && read.body!.transaction;
-    });
+    payExactly(created.body!);
+    const done = await completed(created.body!.id);
     expect(done).toMatchObject({
       quote_id: quote.body!.id,
       amount_in: '100',
