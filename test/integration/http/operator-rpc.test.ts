@@ -386,6 +386,19 @@ describe.each(testDatabases())('operator API on $name', (database) => {
         status: 'REJECTED',
         error: 'the bank reports no such account',
       });
+      // Once the customer's actor has applied the request, the customer still asks for the field.
+      await eventually('the customer actor to apply the request', async () => {
+        const link = await t.db
+          .selectFrom('customer_transactions')
+          .select(['applied_seq', 'requested_fields'])
+          .where('transaction_id', '=', id)
+          .where('type', '=', 'sep31-receiver')
+          .executeTakeFirst();
+        return link !== undefined && link.applied_seq !== null && link.requested_fields === null;
+      });
+      const applied = (await get()).json();
+      expect(applied).toMatchObject({ id: receiverId, status: 'NEEDS_INFO' });
+      expect(applied.provided_fields.bank_account_number).toMatchObject({ status: 'REJECTED' });
     });
 
     it('request_transaction_info_update: pending_transaction_info_update with the fields required', async () => {
