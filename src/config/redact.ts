@@ -14,6 +14,16 @@ export function redactConfig(config: Config): Record<string, unknown> {
     databaseUrl: config.databaseUrl === null ? null : redactUrl(config.databaseUrl, HIDDEN),
     natsUrl: config.natsUrl === null ? null : redactUrl(config.natsUrl, HIDDEN),
     integrations: redactIntegrations(config.integrations),
+    rails: redactRails(config.rails),
+  };
+}
+
+function redactRails(rails: Config['rails']): Config['rails'] {
+  if (rails.kind !== 'http') return rails;
+  return {
+    ...rails,
+    baseUrl: redactUrl(rails.baseUrl, HIDDEN),
+    ...(rails.authToken !== undefined && { authToken: HIDDEN }),
   };
 }
 

@@ -81,3 +81,19 @@ const moduleSep31 = `{
   validSendingAnchor: async () => true,
   processPostRequest: async () => ({ ok: true }),
 }`;
+
+describe('the printed config', () => {
+  it('hides the HTTP rails token and a password in their URL', async () => {
+    const config = await load({
+      rails: {
+        kind: 'http',
+        baseUrl: 'https://bank:rails-password@rails.example/',
+        authToken: 'rails-token',
+      },
+    });
+    const printed = JSON.stringify(redactConfig(config));
+    expect(printed).not.toContain('rails-token');
+    expect(printed).not.toContain('rails-password');
+    expect(printed).toContain('rails.example');
+  });
+});
