@@ -43,6 +43,11 @@ export interface TransactionInput {
   amountIn: string;
   amountOutAsset: string;
   amountOut: string;
+  /**
+   * Significant decimals of `amountOutAsset`: a partial refund of a converted (quoted) transaction re-prices
+   * `amountOut` and rounds it down to them. Absent in snapshots older than the field: 7.
+   */
+  amountOutDecimals?: number;
   feeDetails: FeeDetails;
   fundingMethod: string | null;
   quoteId: string | null;

@@ -77,6 +77,29 @@ function amountOutAfter(context: TransactionContext, refunded: string, refundFee
   return rest < 0n ? null : fromStroops(rest);
 }
 
+/**
+ * amount_out once the refunds of held funds go from `before` to `after`. In one asset: amount_in − fee −
+ * refunds. Converted (a quote's other asset): the share of the current amount_out that the net still held
+ * keeps, at the same price, rounded down to the asset's decimals (the receiver is never paid more).
+ */
+function amountOutAfterRefunds(
+  context: TransactionContext,
+  before: { amount: string; fee: string },
+  after: { amount: string; fee: string },
+): string {
+  if (context.amountOutAsset === context.amountInAsset) {
+    return amountOutAfter(context, after.amount, after.fee) ?? '0';
+  }
+  const fee = context.feeDetails.asset === context.amountInAsset ? toStroops(context.feeDetails.total) : 0n;
+  const net = (refunds: { amount: string; fee: string }) =>
+    toStroops(context.amountIn) - fee - toStroops(refunds.amount) - toStroops(refunds.fee);
+  const netBefore = net(before);
+  const netAfter = net(after);
+  if (netBefore <= 0n || netAfter <= 0n) return '0';
+  const step = 10n ** BigInt(7 - (context.amountOutDecimals ?? 7));
+  return fromStroops(((toStroops(context.amountOut) * netAfter) / netBefore / step) * step);
+}
+
 const inFlight = (context: TransactionContext) => context.refundsInFlight ?? [];
 
 /** Refunds of what the transaction holds (excess refunds apart), done and optionally in flight. */
@@ -218,12 +241,13 @@ export const transactionMachine = setup({
       const settled = inFlight(context).filter((p) => p.refundId !== event.refundId);
       // The excess was never part of amount_in: returning it leaves amount_out as it is.
       if (excess) return { refunds, refundsInFlight: settled };
+      const before = heldRefunds(context, false);
       const held = heldRefunds({ ...context, refunds }, false);
       const full = compareAmounts(held.amount, creditedAmount(context)) === 0;
       return {
         refunds,
         refundsInFlight: settled,
-        amountOut: full ? '0' : (amountOutAfter(context, held.amount, held.fee) ?? '0'),
+        amountOut: full ? '0' : amountOutAfterRefunds(context, before, held),
       };
     }),
     noteRefundRequested: assign(({ context, event }) => {

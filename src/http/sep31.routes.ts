@@ -175,6 +175,7 @@ export async function sep31Routes(app: FastifyInstance, deps: RouteDeps): Promis
         amountIn: pricing.amountIn,
         amountOutAsset: pricing.amountOutAsset,
         amountOut: pricing.amountOut,
+        amountOutDecimals: pricing.amountOutDecimals,
         feeDetails: pricing.fee,
         fundingMethod: pricing.fundingMethod,
         quoteId: pricing.quoteId,

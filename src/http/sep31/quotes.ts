@@ -25,6 +25,8 @@ export interface TransactionPricing {
   amountInAsset: string;
   amountOut: string;
   amountOutAsset: string;
+  /** Significant decimals of `amountOutAsset`. */
+  amountOutDecimals: number;
   fee: FeeDetails;
   fundingMethod: string | null;
   quoteId: string | null;
@@ -70,6 +72,7 @@ function oneToOne(asset: AssetConfig, request: ValidatedPost['request']): Transa
     amountInAsset: assetId,
     amountOut: pricing.amountOut,
     amountOutAsset: assetId,
+    amountOutDecimals: asset.significantDecimals,
     fee: pricing.fee,
     fundingMethod: request.fundingMethod,
     quoteId: null,
@@ -113,6 +116,7 @@ async function firm(
     amountInAsset: assetId,
     amountOut: quote.buyAmount,
     amountOutAsset: quote.buyAsset,
+    amountOutDecimals: (await deps.quoting.knownAssets()).get(quote.buyAsset)?.decimals ?? 7,
     fee: quote.fee,
     fundingMethod: quoteFundingMethod(post, quote.buyDeliveryMethod),
     quoteId: quote.id,
@@ -143,8 +147,9 @@ async function indicative(
 ): Promise<TransactionPricing> {
   const { asset, request } = post;
   const assetId = stellarAssetId(asset);
-  const offChain = (await quoting.knownAssets()).get(destination)?.offChain;
-  if (offChain === undefined || offChain === null) {
+  const known = (await quoting.knownAssets()).get(destination);
+  const offChain = known?.offChain;
+  if (known === undefined || offChain === undefined || offChain === null) {
     throw bad(`destination_asset ${destination} is not an off-chain asset this anchor delivers`);
   }
   // The receiver is paid by the funding method: it is the buy delivery method when the asset lists them.
@@ -174,6 +179,7 @@ async function indicative(
     amountInAsset: assetId,
     amountOut: priced.buyAmount,
     amountOutAsset: destination,
+    amountOutDecimals: known.decimals,
     fee: priced.fee,
     fundingMethod: method ?? request.fundingMethod,
     quoteId: null,

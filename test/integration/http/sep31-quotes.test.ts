@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { transactionEventMessage } from '../../../src/actors/messages.ts';
+import type { TransactionEvent } from '../../../machines/index.ts';
 import type { ConfigFile } from '../../../src/config/index.ts';
 import { findQuote } from '../../../src/db/quotes.repository.ts';
 import { findTransaction } from '../../../src/db/transactions.repository.ts';
@@ -326,6 +327,38 @@ describe.each(testDatabases())('SEP-31 on SEP-38 quotes on $name', (database: Te
       { operation_id: 'late-2', reason: 'expired', transaction_id: id },
     ]);
     expect(await read(id)).not.toHaveProperty('stellar_transaction_id');
+  });
+
+  it('a partial refund keeps the quote’s price: amount_out in BRL falls by the same share, to cents', async () => {
+    const q = await quote();
+    const { id } = (await post(onQuote(q))).json<{ id: string }>();
+    await pay(id, 'paid-1', new Date(Date.parse(q.expires_at) - 1_000).toISOString());
+    const at = new Date(Date.parse(q.expires_at) + 60_000).toISOString();
+    const send = (eventId: string, event: TransactionEvent) =>
+      t.bus.request(transactionEventMessage(id, eventId, event), { timeoutMs: 10_000 });
+    // The credit asked for the payout at once: the rails' answer sends it back for the receiver's details.
+    await send('info-needed', {
+      type: 'CUSTOMER_INFO_NEEDED',
+      at,
+      message: 'the receiver’s bank account was closed',
+    });
+    await send('refund-asked', {
+      type: 'REFUND_REQUESTED',
+      at,
+      refundId: `${id}:refund:1`,
+      amount: '10',
+      fee: '0',
+      sentBy: 'business',
+    });
+    await send('refund-sent', {
+      type: 'REFUND_SENT',
+      at,
+      refundId: `${id}:refund:1`,
+      refund: { id: 'refund-1', amount: '10', fee: '0' },
+    });
+    // 88.5 of the 98.5 USDC net still held: 547.22 × 88.5 / 98.5 = 491.6646… BRL, rounded down to cents.
+    await eventually('the refund to be applied', async () => (await read(id)).amount_out !== q.buy_amount);
+    expect(await read(id)).toMatchObject({ amount_out: '491.66', amount_out_asset: BRL });
   });
 
   /** The watcher's credit of `operationId` to transaction `id`, made on the ledger at `createdAt`. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stepTransaction, type TransactionEvent } from '../../../machines/index.ts';
-import { accept, at, ev, paths, run } from './fixtures.ts';
+import { accept, ASSET, at, ev, makeInput, paths, run } from './fixtures.ts';
 
 const request = (refundId: string, amount: string, extra: Partial<TransactionEvent> = {}) =>
   ({ type: 'REFUND_REQUESTED', at: at(8), refundId, amount, fee: '0', ...extra }) as TransactionEvent;
@@ -41,6 +41,33 @@ describe('refund requests', () => {
     const confirmed = accept(second.snapshot, sent('t:refund:a', '30'));
     expect(confirmed.snapshot.context.amountOut).toBe('68');
     expect(confirmed.snapshot.context.refundsInFlight?.map((r) => r.refundId)).toEqual(['t:refund:b']);
+  });
+
+  it('a partial refund of a converted transaction keeps the price: amount_out falls by the same share', () => {
+    // A firm quote: 100 USDC in, fee 2 USDC, 491 BRL out (cents).
+    const quoted = makeInput({
+      quoteId: 'q-1',
+      amountOutAsset: 'iso4217:BRL',
+      amountOut: '491',
+      amountOutDecimals: 2,
+      feeDetails: { total: '2', asset: ASSET },
+    });
+    const ready = run(paths.ready, quoted);
+    const first = accept(ready.snapshot, request('t:refund:a', '30', { fee: '1' }));
+    const after30 = accept(first.snapshot, {
+      type: 'REFUND_SENT',
+      at: at(9),
+      refundId: 't:refund:a',
+      refund: { id: 'h'.repeat(64), amount: '30', fee: '1' },
+    } as TransactionEvent);
+    // 67 of the 98 net still held: 491 × 67 / 98 = 335.6836… BRL, down to cents (not 100 − 2 − 30 − 1 = 67).
+    expect(after30.snapshot.context.amountOut).toBe('335.68');
+    // 10 more: 335.68 × 57 / 67 = 285.5785… → 285.57, never above 491 × 57 / 98 = 285.58 from the quote.
+    const second = accept(after30.snapshot, request('t:refund:b', '10'));
+    const after40 = accept(second.snapshot, sent('t:refund:b', '10'));
+    expect(after40.snapshot.context.amountOut).toBe('285.57');
+    const all = accept(after40.snapshot, request('t:refund:c', '60'));
+    expect(accept(all.snapshot, sent('t:refund:c', '60')).snapshot.context.amountOut).toBe('0');
   });
 
   it('the payout waits while a refund is in flight', () => {
