@@ -57,14 +57,20 @@ export const DEFAULT_SEP31: Sep31AssetConfig = {
 };
 
 /** The demo asset's SEP-31 settings in sandbox mode (its code and keys come from `sandbox.json`). */
-export const SANDBOX_SEP31: Sep31AssetConfig = { ...DEFAULT_SEP31, minAmount: '0.1', maxAmount: '1000000' };
+/** The sandbox quotes its asset (SEP-38 against US dollars), so its SEP-31 side takes those quotes too. */
+export const SANDBOX_SEP31: Sep31AssetConfig = {
+  ...DEFAULT_SEP31,
+  minAmount: '0.1',
+  maxAmount: '1000000',
+  quotesSupported: true,
+};
 export const SANDBOX_ASSET_CODE = 'USDC';
 
 /** A firm SEP-38 quote holds this long unless `sep38.quoteExpirySeconds` says otherwise. */
 export const DEFAULT_QUOTE_EXPIRY_SECONDS = 300;
-/** Sandbox quotes: every asset against US dollars at par, with a 1 % fee (the demo shows a non-trivial quote). */
 /** Off-chain assets are mostly fiat: cents unless `significantDecimals` says otherwise. */
 export const DEFAULT_OFF_CHAIN_DECIMALS = 2;
+/** Sandbox quotes: every asset against US dollars at par, with a 1 % fee (the demo shows a non-trivial quote). */
 export const SANDBOX_QUOTE_CURRENCY = 'iso4217:USD';
 export const SANDBOX_QUOTE_FEE_PERCENT = '1';
 export const SANDBOX_SIGNIFICANT_DECIMALS = 2;

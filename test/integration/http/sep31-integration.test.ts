@@ -163,6 +163,49 @@ describe('the reference SEP-31 integration', () => {
 });
 
 describe('open sandbox mode', () => {
+  it('quotes its asset in US dollars, and a transaction can be made on the firm quote', async () => {
+    const t = await buildTestApp({ file: { sep12: { types: {} } } as ConfigFile });
+    try {
+      const headers = { authorization: `Bearer ${await tokenFor(t.config, KEYS.stranger.publicKey())}` };
+      const info = await t.app.inject({ method: 'GET', url: '/sep31/info' });
+      expect(info.json().receive.USDC).toMatchObject({ quotes_supported: true, quotes_required: false });
+      const usdc = t.config.assets[0]!;
+      const quote = await t.app.inject({
+        method: 'POST',
+        url: '/sep38/quote',
+        headers,
+        payload: {
+          sell_asset: `stellar:USDC:${usdc.issuer}`,
+          buy_asset: 'iso4217:USD',
+          buy_delivery_method: 'SEPA',
+          sell_amount: '100',
+          context: 'sep31',
+        },
+      });
+      expect(quote.statusCode, quote.body).toBe(201);
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/sep31/transactions',
+        headers,
+        payload: { asset_code: 'USDC', amount: '100', quote_id: quote.json().id },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const read = await t.app.inject({
+        method: 'GET',
+        url: `/sep31/transactions/${created.json().id}`,
+        headers,
+      });
+      // At par with the sandbox's 1 % fee.
+      expect(read.json().transaction).toMatchObject({
+        quote_id: quote.json().id,
+        amount_out: '99',
+        amount_out_asset: 'iso4217:USD',
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('lets any authenticated account send', async () => {
     const t = await buildTestApp({
       file: {

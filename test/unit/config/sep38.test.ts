@@ -24,6 +24,7 @@ describe('sep38 config', () => {
   it('quotes the sandbox demo asset against US dollars with no file', async () => {
     const config = await loadConfig({ env: {}, cwd: await tempDir() });
     const demo = config.assets[0]!;
+    expect(demo.sep31).toMatchObject({ quotesSupported: true, quotesRequired: false });
     expect(config.sep38.offChainAssets).toEqual([
       {
         asset: 'iso4217:USD',
