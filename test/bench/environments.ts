@@ -4,7 +4,8 @@
  * the real composition root, `startMooring(config, { roles, log })`, once per measurement:
  * - `embedded`: the defaults: PGlite on disk (MOORING_DATA_DIR, a temporary folder) + the in-process bus;
  * - `postgres+nats`: DATABASE_URL → a fresh database `mooring_bench_<hex>` on that server, NATS_URL with
- *   NATS_PREFIX `bench_<hex>` (stream `bench_<hex>_events`). Both are removed afterwards, also on Ctrl-C.
+ *   NATS_PREFIX `bench_<hex>` (streams `bench_<hex>_events` and `…_business_events`). All are removed afterwards,
+ *   also on Ctrl-C.
  * Both are a KYC deployment (SEP-12 types sep31-sender and sep31-receiver, a sender and a receiver
  * registered through SEP-12 and ACCEPTED when the environment opens), turn the machine viewer on
  * (OPERATOR_TOKEN), point HORIZON_URL at a fake Horizon of their own and listen on a free port on 127.0.0.1.
@@ -22,6 +23,7 @@ import { connect } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
+import { businessEventsStreamName } from '../../src/bus/index.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import type { Database } from '../../src/db/index.ts';
 import { ROLES, startMooring, type Mooring, type Role } from '../../src/main.ts';
@@ -213,13 +215,15 @@ export async function openPostgresNats(
     );
     // Mooring creates the stream on start; it goes whether or not a start got that far.
     teardown.add(`delete stream ${prefix}_events`, () => deleteStream(natsUrl, `${prefix}_events`));
+    const events = businessEventsStreamName(prefix);
+    teardown.add(`delete stream ${events}`, () => deleteStream(natsUrl, events));
     const url = new URL(databaseUrl);
     url.pathname = `/${database}`;
     const autovacuum = await admin(databaseUrl, 'SHOW autovacuum');
     const label = `PostgreSQL ${pgVersion.split(' ')[0]} + NATS ${natsVersion}`;
     const note =
       `database ${database} on ${redact(databaseUrl)} (autovacuum ${autovacuum}), ` +
-      `NATS_PREFIX ${prefix} (stream ${prefix}_events) on ${natsUrl}; both removed afterwards`;
+      `NATS_PREFIX ${prefix} (streams ${prefix}_events, ${prefix}_business_events) on ${natsUrl}; all removed afterwards`;
     const vars = { DATABASE_URL: url.href, NATS_URL: natsUrl, NATS_PREFIX: prefix };
     return { opened: await build(name, label, note, vars, teardown) };
   } catch (error) {

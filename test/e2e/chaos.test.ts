@@ -2,10 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MooringEvent } from '../../examples/events-consumer/consume.ts';
+import { businessEventsStreamName } from '../../src/bus/index.ts';
 import { KEYS, testConfig, testConfigFile, tokenFor } from '../helpers/app.ts';
 import { startCallbackReceiver } from '../helpers/callback-receiver.ts';
 import { postgresDatabase } from '../helpers/database.ts';
-import { natsServerBinary, startPrivateNatsServer, type PrivateNatsServer } from '../helpers/nats.ts';
+import {
+  natsServerBinary,
+  readStream,
+  startPrivateNatsServer,
+  type PrivateNatsServer,
+} from '../helpers/nats.ts';
 import {
   postgresServerBinaries,
   startPrivatePostgres,
@@ -307,6 +314,43 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
     expect(await w.db.selectFrom('unmatched_payments').select('id').execute()).toEqual([]);
   }
 
+  /**
+   * The business events of `ids` on NATS: once every event row of theirs is published, each transaction's
+   * events (repeats dropped by id) are exactly its rows, in their order: none lost, none out of order.
+   */
+  async function expectBusinessEventsInOrder(w: World, ids: readonly string[]) {
+    const rows = () =>
+      w.db
+        .selectFrom('outbox')
+        .select(['transaction_id', 'payload', 'state'])
+        .where('kind', '=', 'event_nats')
+        .where('transaction_id', 'in', [...ids])
+        .orderBy('id')
+        .execute();
+    await waitUntil(
+      'every business event published',
+      async () => (await rows()).every((r) => r.state === 'done'),
+      {
+        diagnostics: () => outputs(w.processes, 30),
+      },
+    );
+    const written = new Map<string, string[]>();
+    for (const row of await rows()) {
+      const { event } = row.payload as { event: MooringEvent };
+      written.set(row.transaction_id!, [...(written.get(row.transaction_id!) ?? []), event.id]);
+    }
+    const received = new Map<string, string[]>();
+    for (const event of await readStream<MooringEvent>(nats.url, businessEventsStreamName(w.natsPrefix))) {
+      const id = (event.payload.transaction as { id: string } | undefined)?.id;
+      if (id === undefined || !ids.includes(id)) continue;
+      const seen = received.get(id) ?? [];
+      if (!seen.includes(event.id)) received.set(id, [...seen, event.id]);
+    }
+    // Each transaction changed after it was made (credited, paid out, completed): its events exist.
+    expect(ids.filter((id) => (written.get(id)?.length ?? 0) < 3)).toEqual([]);
+    expect(ids.map((id) => received.get(id) ?? [])).toEqual(ids.map((id) => written.get(id)));
+  }
+
   async function waitAllCompleted(w: World, ids: readonly string[], timeoutMs = 60_000) {
     await waitUntil(
       `all ${ids.length} completed`,
@@ -379,6 +423,7 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
     });
     await waitAllCompleted(w, ids);
     await expectPaidOutOnce(w, ids);
+    await expectBusinessEventsInOrder(w, ids);
     const after = await postBurst(base, token, { count: 3, concurrency: 3 });
     expect(after.answers.map((a) => a.status)).toEqual([201, 201, 201]);
     expectAlive([serve]);
@@ -493,7 +538,8 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
       for (const t of paid) pay(w.horizon, t);
       const ids = paid.map((t) => t.id);
 
-      // relay: killed once callbacks flow; the claims it held are redone after their lease (played here).
+      // relay: killed once callbacks flow; the claims it held (callbacks, business events) are redone after
+      // their lease (played here).
       await waitUntil('callbacks to flow', () => receiver.received.length >= 5, {
         diagnostics: () => outputs(w.processes),
       });
@@ -502,7 +548,7 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
         .updateTable('outbox')
         .set({ claim_expires_at: new Date(Date.now() - 1000) })
         .where('state', '=', 'in_flight')
-        .where('kind', '=', 'status_changed')
+        .where('kind', 'in', ['status_changed', 'event_nats'])
         .execute();
       await start('relay', 'relay-2');
       // poll-outgoing: killed while payouts wait at the rails.
@@ -515,6 +561,7 @@ describe.skipIf(!postgresBin || !natsBin)('chaos: database and bus outages, cras
 
       await waitAllCompleted(w, ids);
       await expectPaidOutOnce(w, ids);
+      await expectBusinessEventsInOrder(w, ids);
       const expiringIds = expiring.map((t) => t.id);
       await waitUntil(
         'the unpaid ones expired',

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHorizon, type FakeHorizon } from '../fakes/fake-horizon.ts';
 import { startFakeStellarRpc, type FakeStellarRpc } from '../fakes/fake-stellar-rpc.ts';
 import { KEYS, testConfigFile } from '../helpers/app.ts';
-import { deleteStreams, uniqueTestName } from '../helpers/nats.ts';
+import { deleteDeploymentStreams, uniqueTestName } from '../helpers/nats.ts';
 import type { OpenTestDatabase } from '../helpers/database.ts';
 import { natsUrlForTests, postgresForTests } from './support.ts';
 import { signatureIsValid, startCallbackReceiver } from '../helpers/callback-receiver.ts';
@@ -89,7 +89,7 @@ describe.each([{ source: 'horizon' as const }, ...(postgres && natsUrl ? [{ sour
       await horizon?.close();
       await rpc?.close();
       await database?.close();
-      if (rpc) await deleteStreams(natsUrl!, [`${natsPrefix}_events`]).catch(() => undefined);
+      if (rpc) await deleteDeploymentStreams(natsUrl!, natsPrefix).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     });
 

@@ -23,7 +23,7 @@ import { startFakeStellarRpc, type FakeStellarRpc } from '../fakes/fake-stellar-
 import type { BuiltTransaction } from '../fakes/horizon-records.ts';
 import { KEYS, testConfigFile } from '../helpers/app.ts';
 import { testDatabases, type TestDatabase } from '../helpers/database.ts';
-import { deleteStreams, uniqueTestName } from '../helpers/nats.ts';
+import { deleteDeploymentStreams, uniqueTestName } from '../helpers/nats.ts';
 import { startMooringProcess, type RunningProcess } from '../helpers/process.ts';
 
 export { natsUrlForTests } from '../helpers/nats.ts';
@@ -111,7 +111,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const close = async () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
     if (options.natsUrl !== undefined) {
-      await deleteStreams(options.natsUrl, [`${natsPrefix}_events`]).catch(() => undefined);
+      await deleteDeploymentStreams(options.natsUrl, natsPrefix).catch(() => undefined);
     }
     await horizon?.close();
     await rpc?.close();

@@ -12,8 +12,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { businessEventsStreamName, streamName } from '../../src/bus/index.ts';
 
 const ENABLE_HINT = 'NATS_URL=nats://127.0.0.1:4222';
 let warned = false;
@@ -54,6 +55,30 @@ export async function deleteStreams(url: string, names: string[]): Promise<void>
     for (const name of names) {
       await jsm.streams.delete(name).catch(() => false);
     }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Deletes the streams a Mooring deployment under `prefix` makes: its bus and its business events. */
+export async function deleteDeploymentStreams(url: string, prefix: string): Promise<void> {
+  await deleteStreams(url, [streamName(prefix), businessEventsStreamName(prefix)]);
+}
+
+/** Every message a stream holds now, oldest first, as JSON (an ordered consumer; the stream is unchanged). */
+export async function readStream<T>(url: string, stream: string, timeoutMs = 15_000): Promise<T[]> {
+  const nc = await connect({ servers: url, name: 'test-read-stream' });
+  try {
+    const total = (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
+    const consumer = await jetstream(nc).consumers.get(stream);
+    const messages: T[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (messages.length < total) {
+      if (Date.now() > deadline) throw new Error(`read ${messages.length} of ${total} messages of ${stream}`);
+      const batch = await consumer.fetch({ max_messages: total - messages.length, expires: 2_000 });
+      for await (const message of batch) messages.push(message.json<T>());
+    }
+    return messages;
   } finally {
     await nc.close();
   }
