@@ -56,8 +56,10 @@ export const DEFAULT_SEP31: Sep31AssetConfig = {
   quotesRequired: false,
 };
 
-/** The demo asset's SEP-31 settings in sandbox mode (its code and keys come from `sandbox.json`). */
-/** The sandbox quotes its asset (SEP-38 against US dollars), so its SEP-31 side takes those quotes too. */
+/**
+ * The demo asset's SEP-31 settings in sandbox mode (its code and keys come from `sandbox.json`). The sandbox
+ * quotes it (SEP-38 against US dollars), so its SEP-31 side takes those quotes too.
+ */
 export const SANDBOX_SEP31: Sep31AssetConfig = {
   ...DEFAULT_SEP31,
   minAmount: '0.1',
