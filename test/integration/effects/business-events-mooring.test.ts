@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { Asset, Keypair, Memo, Networks } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeEvents, type MooringEvent } from '../../../examples/events-consumer/consume.ts';
-import { businessEventsStreamName } from '../../../src/bus/index.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { startDemoHorizon, type DemoHorizon } from '../../../src/demo/fake-horizon.ts';
 import { connectSendingAnchor, registerExampleCustomers } from '../../../src/demo/sending-anchor.ts';
@@ -22,7 +21,7 @@ import { createLogger, startMooring, type Mooring } from '../../../src/main.ts';
 import { freePort } from '../../../src/net/free-port.ts';
 import { eventually } from '../../helpers/app.ts';
 import { testDatabases, type OpenTestDatabase } from '../../helpers/database.ts';
-import { deleteStreams, natsUrlForTests, uniqueTestName } from '../../helpers/nats.ts';
+import { deleteDeploymentStreams, natsUrlForTests, uniqueTestName } from '../../helpers/nats.ts';
 
 const natsUrl = natsUrlForTests();
 const postgres = testDatabases().find((database) => database.name === 'postgres');
@@ -83,7 +82,7 @@ describe.skipIf(natsUrl === undefined || postgres === undefined)('business event
     await new Promise<void>((resolve) => webhook.close(() => resolve()));
     await database?.close();
     if (natsUrl !== undefined && prefix !== undefined) {
-      await deleteStreams(natsUrl, [`${prefix}_events`, businessEventsStreamName(prefix)]);
+      await deleteDeploymentStreams(natsUrl, prefix);
     }
     await rm(dir, { recursive: true, force: true });
   });
