@@ -9,8 +9,13 @@ import { accept, ASSET, at, ev, makeInput, paths, run } from './fixtures.ts';
 
 const request = (refundId: string, amount: string, extra: Partial<TransactionEvent> = {}) =>
   ({ type: 'REFUND_REQUESTED', at: at(8), refundId, amount, fee: '0', ...extra }) as TransactionEvent;
-const sent = (refundId: string, amount: string, hash = 'h'.repeat(64)) =>
-  ({ type: 'REFUND_SENT', at: at(9), refundId, refund: { id: hash, amount, fee: '0' } }) as TransactionEvent;
+const sent = (refundId: string, amount: string, fee = '0') =>
+  ({
+    type: 'REFUND_SENT',
+    at: at(9),
+    refundId,
+    refund: { id: 'h'.repeat(64), amount, fee },
+  }) as TransactionEvent;
 
 describe('refund requests', () => {
   it('a full refund of an under-payment records send_refund, shows pending_stellar, then ends refunded', () => {
@@ -54,12 +59,7 @@ describe('refund requests', () => {
     });
     const ready = run(paths.ready, quoted);
     const first = accept(ready.snapshot, request('t:refund:a', '30', { fee: '1' }));
-    const after30 = accept(first.snapshot, {
-      type: 'REFUND_SENT',
-      at: at(9),
-      refundId: 't:refund:a',
-      refund: { id: 'h'.repeat(64), amount: '30', fee: '1' },
-    } as TransactionEvent);
+    const after30 = accept(first.snapshot, sent('t:refund:a', '30', '1'));
     // 67 of the 98 net still held: 491 × 67 / 98 = 335.6836… BRL, down to cents (not 100 − 2 − 30 − 1 = 67).
     expect(after30.snapshot.context.amountOut).toBe('335.68');
     // 10 more: 335.68 × 57 / 67 = 285.5785… → 285.57, never above 491 × 57 / 98 = 285.58 from the quote.
